@@ -1,0 +1,312 @@
+"""Exact solution of linear ODE systems with dosing events, batched over subjects.
+
+A linear compartment model (PK and effect sites) is ``dx/dt = A x + r(t)``, where ``r`` is the
+zero-order input of the infusions running at time t and boluses make ``x`` jump. Between two
+breakpoints (bolus times, infusion starts and ends, output times) ``r`` is constant and the solution
+is exact (Moler & Van Loan 2003, SIAM Rev 45:3, doi:10.1137/S00361445024180)::
+
+    x(t + h) = E(h) x(t) + G(h) r,    E(h) = exp(A h),    G(h) = integral_0^h exp(A s) ds,
+
+with ``E`` and ``G`` read off one matrix exponential of the block matrix ``[[A, I], [0, 0]] * h``
+(Van Loan 1978, IEEE Trans Autom Control 23:395, doi:10.1109/TAC.1978.1101743). The block form needs no
+inverse of ``A``, so singular systems (accumulator states, no elimination) are fine. ``E`` and ``G``
+are computed once per distinct step length and reused: on a uniform grid aligned with the doses a whole
+simulation needs one or two matrix exponentials per subject.
+
+Not for: nonlinear systems (saturable elimination, receptor binding); those have their own solvers.
+Units are the caller's: typically amounts in nmol, time in h, ``A`` in 1/h.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.linalg import expm
+
+from .validate import PharmsimError, as_float_array, require_finite, require_nonnegative
+
+__all__ = ["Inputs", "iter_linear", "solve_linear", "step_matrices"]
+
+
+def _empty_float():
+    return np.zeros(0)
+
+
+def _empty_int():
+    return np.zeros(0, dtype=int)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Dosing inputs to a linear system, in the system's own units (amounts, h).
+
+    Parameters
+    ----------
+    bolus_time_h : (E,) array
+        Times of instantaneous doses.
+    bolus_state : (E,) int array
+        Index of the state each bolus enters.
+    bolus_amount : (E,) or (N, E) array
+        Amounts (>= 0); a 2-D array gives each of N subjects its own amounts.
+    infusion_start_h, infusion_end_h : (I,) arrays
+        Start and end of zero-order infusions (end > start).
+    infusion_state : (I,) int array
+        Index of the state each infusion enters.
+    infusion_rate : (I,) or (N, I) array
+        Input rates (amount per h, >= 0).
+    """
+
+    bolus_time_h: np.ndarray = field(default_factory=_empty_float)
+    bolus_state: np.ndarray = field(default_factory=_empty_int)
+    bolus_amount: np.ndarray = field(default_factory=_empty_float)
+    infusion_start_h: np.ndarray = field(default_factory=_empty_float)
+    infusion_end_h: np.ndarray = field(default_factory=_empty_float)
+    infusion_state: np.ndarray = field(default_factory=_empty_int)
+    infusion_rate: np.ndarray = field(default_factory=_empty_float)
+
+    def __post_init__(self):
+        s = object.__setattr__
+        s(self, "bolus_time_h", np.atleast_1d(require_finite("bolus_time_h", self.bolus_time_h, "h")))
+        s(self, "bolus_amount", np.atleast_1d(require_nonnegative("bolus_amount", self.bolus_amount)))
+        s(self, "bolus_state", _as_index("bolus_state", self.bolus_state))
+        s(self, "infusion_start_h", np.atleast_1d(require_finite("infusion_start_h", self.infusion_start_h, "h")))
+        s(self, "infusion_end_h", np.atleast_1d(require_finite("infusion_end_h", self.infusion_end_h, "h")))
+        s(self, "infusion_rate", np.atleast_1d(require_nonnegative("infusion_rate", self.infusion_rate)))
+        s(self, "infusion_state", _as_index("infusion_state", self.infusion_state))
+        E = self.bolus_time_h.shape[0]
+        if self.bolus_time_h.ndim != 1 or self.bolus_state.shape != (E,) or self.bolus_amount.shape[-1:] != (E,) \
+                or self.bolus_amount.ndim > 2:
+            raise PharmsimError(
+                "bolus_time_h, bolus_state must be 1-D of one length E and bolus_amount (E,) or (N, E); got "
+                f"shapes {self.bolus_time_h.shape}, {self.bolus_state.shape}, {self.bolus_amount.shape}"
+            )
+        n_inf = self.infusion_start_h.shape[0]
+        shapes = (self.infusion_start_h.shape, self.infusion_end_h.shape, self.infusion_state.shape)
+        if any(sh != (n_inf,) for sh in shapes) or self.infusion_rate.shape[-1:] != (n_inf,) \
+                or self.infusion_rate.ndim > 2:
+            raise PharmsimError(
+                "infusion_start_h, infusion_end_h, infusion_state must be 1-D of one length I and "
+                f"infusion_rate (I,) or (N, I); got shapes {shapes} and {self.infusion_rate.shape}"
+            )
+        bad = self.infusion_end_h <= self.infusion_start_h
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise PharmsimError(
+                f"infusion_end_h must be later than infusion_start_h; infusion {i} starts at "
+                f"{self.infusion_start_h[i]} h and ends at {self.infusion_end_h[i]} h"
+            )
+
+    @property
+    def n_subjects(self) -> int:
+        """Subjects implied by the amounts (1 when they are shared)."""
+        n = [a.shape[0] for a in (self.bolus_amount, self.infusion_rate) if a.ndim == 2]
+        return max(n, default=1)
+
+
+def _as_index(name, value) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(value))
+    if arr.size == 0:
+        return arr.astype(int)
+    if arr.dtype.kind not in "iu":
+        raise PharmsimError(f"{name} must hold integer state indices; got {value!r}")
+    return arr.astype(int)
+
+
+def step_matrices(A: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """``E = exp(A h)`` and ``G = integral_0^h exp(A s) ds`` for ``A`` of shape (..., n, n).
+
+    Both come from one exponential of the block matrix ``[[A, I], [0, 0]] h`` (Van Loan 1978).
+    """
+    n = A.shape[-1]
+    M = np.zeros(A.shape[:-2] + (2 * n, 2 * n))
+    M[..., :n, :n] = A * h
+    M[..., :n, n:] = np.eye(n) * h
+    F = expm(M)
+    return F[..., :n, :n], F[..., :n, n:]
+
+
+def solve_linear(A, t_h, inputs: Inputs | None = None, x0=None, t_start_h: float = 0.0,
+                 observe=None) -> np.ndarray:
+    """Exact state trajectories of ``dx/dt = A x + r(t)`` with boluses, on the times ``t_h``.
+
+    Parameters
+    ----------
+    A : (n, n) or (N, n, n) array
+        System matrix (1/h). A 3-D array gives each of N subjects its own matrix.
+    t_h : (T,) array
+        Output times (h), non-decreasing, all >= ``t_start_h``.
+    inputs : Inputs, optional
+        Boluses and infusions; event times must be >= ``t_start_h``.
+    x0 : (n,) or (N, n) array, optional
+        State at ``t_start_h`` (default zeros).
+    t_start_h : float
+        Start of the simulation.
+    observe : sequence of int, optional
+        Indices of the states to return (default all); limits memory on long, fine grids.
+
+    Returns
+    -------
+    numpy.ndarray
+        Amounts of shape (N, T, n_observed); N = 1 when nothing is batched. The array may be a
+        non-contiguous view (the population is stored along the last axis while solving). A bolus given
+        at time t is included in the output at t (right-continuous trajectories).
+    """
+    out = None
+    for k, (_, xk) in enumerate(iter_linear(A, t_h, inputs, x0, t_start_h, observe)):
+        if out is None:
+            out = np.empty((np.size(t_h),) + xk.shape)
+        out[k] = xk
+    return np.moveaxis(out, -1, 0)
+
+
+def iter_linear(A, t_h, inputs: Inputs | None = None, x0=None, t_start_h: float = 0.0, observe=None):
+    """Yield ``(t, amounts)`` at each output time, ``amounts`` of shape (n_observed, N), population last.
+
+    The streaming form of :func:`solve_linear` (same arguments, same exact solution): a caller that
+    consumes states as they come (a binding integrator, a running summary) never holds the whole
+    trajectory. Each yielded array is a fresh copy.
+    """
+    inputs = Inputs() if inputs is None else inputs
+    A = require_finite("A", A, "1/h")
+    if A.ndim not in (2, 3) or A.shape[-1] != A.shape[-2]:
+        raise PharmsimError(f"A must be a square (n, n) or batched (N, n, n) matrix; got shape {A.shape}")
+    n = A.shape[-1]
+    t = np.atleast_1d(require_finite("t_h", t_h, "h"))
+    t0 = float(as_float_array("t_start_h", t_start_h, "h"))
+    if t.ndim != 1 or t.size == 0:
+        raise PharmsimError(f"t_h must be a non-empty 1-D array of times in h; got shape {t.shape}")
+    if np.any(np.diff(t) < 0):
+        i = int(np.argmax(np.diff(t) < 0))
+        raise PharmsimError(f"t_h must be sorted (non-decreasing); t_h[{i + 1}] = {t[i + 1]} < t_h[{i}] = {t[i]}")
+    if t[0] < t0:
+        raise PharmsimError(f"t_h must be >= t_start_h = {t0} h; got {t[0]} h")
+    for name, times in (("bolus_time_h", inputs.bolus_time_h), ("infusion_start_h", inputs.infusion_start_h)):
+        if times.size and times.min() < t0:
+            raise PharmsimError(f"{name} must be >= t_start_h = {t0} h; got {times.min()} h")
+    for name, idx in (("bolus_state", inputs.bolus_state), ("infusion_state", inputs.infusion_state)):
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise PharmsimError(f"{name} must index one of the {n} states (0..{n - 1}); got {idx.tolist()}")
+
+    sizes = {A.shape[0] if A.ndim == 3 else 1, inputs.n_subjects}
+    if x0 is not None:
+        x0 = require_finite("x0", x0)
+        if x0.shape[-1:] != (n,) or x0.ndim > 2:
+            raise PharmsimError(f"x0 must have shape ({n},) or (N, {n}); got {x0.shape}")
+        sizes.add(x0.shape[0] if x0.ndim == 2 else 1)
+    sizes.discard(1)
+    if len(sizes) > 1:
+        raise PharmsimError(f"the number of subjects differs between A, inputs and x0: {sorted(sizes)}")
+    N = sizes.pop() if sizes else 1
+
+    x = np.zeros((N, n)) if x0 is None else np.broadcast_to(x0, (N, n)).astype(float)
+    x = np.ascontiguousarray(x.T)  # (n, N): the population runs along the last, contiguous axis
+    bolus_amount = np.broadcast_to(inputs.bolus_amount, (N, inputs.bolus_time_h.size))
+    inf_rate = np.broadcast_to(inputs.infusion_rate, (N, inputs.infusion_start_h.size))
+    # propagate each independent block of states with its own (smaller) matrices; states are permuted so
+    # that every block is a contiguous slice
+    blocks = _independent_blocks(A)
+    perm = np.concatenate(blocks)
+    where = np.empty(n, dtype=int)
+    where[perm] = np.arange(n)
+    A_perm = A[..., perm[:, None], perm[None, :]]
+    slices, start = [], 0
+    for blk in blocks:
+        slices.append(slice(start, start + blk.size))
+        start += blk.size
+    x = np.ascontiguousarray(x[perm])
+
+    obs = np.arange(n) if observe is None else _as_index("observe", observe)
+    if obs.size and (obs.min() < 0 or obs.max() >= n):
+        raise PharmsimError(f"observe must index the {n} states (0..{n - 1}); got {obs.tolist()}")
+    obs_perm = where[obs]
+    bolus_state, infusion_state = where[inputs.bolus_state], where[inputs.infusion_state]
+
+    for tk, xk in _march(A_perm, slices, x, t, t0, inputs, bolus_amount, inf_rate, bolus_state, infusion_state):
+        yield tk, xk[obs_perm]
+
+
+def _march(A_perm, slices, x, t, t0, inputs, bolus_amount, inf_rate, bolus_state, infusion_state):
+    """Yield ``(t_k, x(t_k))`` for each output time, ``x`` of shape (n, N) in permuted state order.
+
+    The yielded array is the solver's working state: copy it to keep it past the next iteration.
+    """
+    n, N = x.shape
+    breaks = np.unique(np.concatenate([t, inputs.bolus_time_h, inputs.infusion_start_h, inputs.infusion_end_h]))
+    breaks = breaks[breaks >= t0]
+    cache_E: dict[float, list] = {}
+    cache_G: dict[float, list] = {}
+    now = t0
+    out_pos = 0
+    for b in breaks:
+        h = float(b - now)
+        if h > 0:
+            key = round(h, 12)
+            active = (inputs.infusion_start_h <= now) & (inputs.infusion_end_h > now)
+            if active.any():
+                if key not in cache_G:
+                    pairs = [_block_matrices(A_perm, sl, h, with_integral=True) for sl in slices]
+                    cache_E[key] = [E for E, _ in pairs]
+                    cache_G[key] = [G for _, G in pairs]
+                r = np.zeros((n, N))
+                for j in np.nonzero(active)[0]:
+                    r[infusion_state[j]] += inf_rate[:, j]
+                x = np.concatenate([_apply(E, x[sl]) + _apply(G, r[sl])
+                                    for sl, E, G in zip(slices, cache_E[key], cache_G[key], strict=True)])
+            else:
+                if key not in cache_E:
+                    cache_E[key] = [_block_matrices(A_perm, sl, h)[0] for sl in slices]
+                x = np.concatenate([_apply(E, x[sl]) for sl, E in zip(slices, cache_E[key], strict=True)])
+            now = float(b)
+        for j in np.nonzero(inputs.bolus_time_h == b)[0]:
+            x[bolus_state[j]] += bolus_amount[:, j]
+        while out_pos < t.size and t[out_pos] == b:
+            yield float(b), x
+            out_pos += 1
+
+
+
+def _independent_blocks(A: np.ndarray) -> list[np.ndarray]:
+    """State indices of the weakly connected components of the coupling graph of ``A``.
+
+    States of different components never exchange mass, so each component is propagated with its own,
+    smaller matrix exponential (for example a kratom block and a morphine block).
+    """
+    pattern = np.any(A != 0, axis=0) if A.ndim == 3 else A != 0
+    n = pattern.shape[0]
+    linked = pattern | pattern.T
+    label = -np.ones(n, dtype=int)
+    for s in range(n):
+        if label[s] >= 0:
+            continue
+        stack, label[s] = [s], s
+        while stack:
+            i = stack.pop()
+            for j in np.nonzero(linked[i])[0]:
+                if label[j] < 0:
+                    label[j] = s
+                    stack.append(j)
+    return [np.nonzero(label == lab)[0] for lab in np.unique(label)]
+
+
+def _block_matrices(A_perm: np.ndarray, sl: slice, h: float, with_integral: bool = False):
+    """``(E, G)`` of one block for a step ``h`` (``G`` only ``with_integral``, else None).
+
+    Shapes: (m, m) if ``A`` is shared by all subjects, else (m, m, N), population last.
+    """
+    sub = A_perm[..., sl, sl]
+    if with_integral:
+        E, G = step_matrices(sub, h)
+    else:
+        E, G = expm(sub * h), None
+    if sub.ndim == 3:
+        E = np.ascontiguousarray(E.transpose(1, 2, 0))
+        G = None if G is None else np.ascontiguousarray(G.transpose(1, 2, 0))
+    return E, G
+
+
+def _apply(M: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``M x`` for x of shape (m, N), with ``M`` shared (m, m) or per subject (m, m, N)."""
+    if M.ndim == 2:
+        return M @ x
+    return np.einsum("ijn,jn->in", M, x)

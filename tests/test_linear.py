@@ -1,0 +1,98 @@
+"""Tests of pharmsim.linear against closed forms (Bateman, infusion), batching and bad input."""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from pharmsim.linear import Inputs, solve_linear
+from pharmsim.validate import PharmsimError
+
+
+def oral_1cmt(ka, k):
+    return np.array([[-ka, 0.0], [ka, -k]])
+
+
+def bateman(t, dose, ka, k):
+    return dose * ka / (ka - k) * (np.exp(-k * t) - np.exp(-ka * t))
+
+
+def test_bateman_single_dose():
+    t = np.linspace(0, 48, 97)
+    x = solve_linear(oral_1cmt(1.3, 0.2), t, Inputs(bolus_time_h=[0.0], bolus_state=[0], bolus_amount=[100.0]))
+    np.testing.assert_allclose(x[0, :, 1], bateman(t, 100.0, 1.3, 0.2), rtol=1e-11, atol=1e-12)
+
+
+def test_superposition_and_right_continuity():
+    t = np.array([0.0, 5.0, 6.0, 6.0, 7.5, 20.0])
+    inp = Inputs(bolus_time_h=[0.0, 6.0], bolus_state=[0, 0], bolus_amount=[100.0, 50.0])
+    x = solve_linear(oral_1cmt(1.0, 0.1), t, inp)[0]
+    expected = bateman(t, 100.0, 1.0, 0.1) + np.where(t >= 6, bateman(np.clip(t - 6, 0, None), 50.0, 1.0, 0.1), 0)
+    np.testing.assert_allclose(x[:, 1], expected, rtol=1e-11, atol=1e-12)
+    # the bolus at 6 h is in the depot at t = 6 h (right-continuous)
+    assert x[2, 0] == pytest.approx(100 * np.exp(-6.0) + 50.0, rel=1e-12)
+
+
+def test_infusion_closed_form_and_singular_accumulator():
+    k, R, T = 0.3, 10.0, 4.0
+    A = np.array([[-k, 0.0], [k, 0.0]])  # central, eliminated (accumulator): A is singular
+    t = np.linspace(0, 12, 49)
+    x = solve_linear(A, t, Inputs(infusion_start_h=[0.0], infusion_end_h=[T], infusion_state=[0],
+                                  infusion_rate=[R]))[0]
+    during = R / k * (1 - np.exp(-k * np.minimum(t, T)))
+    expected = np.where(t <= T, during, R / k * (1 - np.exp(-k * T)) * np.exp(-k * (t - T)))
+    np.testing.assert_allclose(x[:, 0], expected, rtol=1e-11, atol=1e-12)
+    # mass balance: infused so far = in body + eliminated
+    np.testing.assert_allclose(x.sum(axis=1), R * np.minimum(t, T), rtol=1e-10, atol=1e-12)
+
+
+def test_batched_matches_loop_and_ode():
+    rng = np.random.default_rng(1)
+    N = 5
+    ka, k = 1.0 * np.exp(0.3 * rng.standard_normal(N)), 0.1 * np.exp(0.3 * rng.standard_normal(N))
+    A = np.stack([oral_1cmt(a, b) for a, b in zip(ka, k, strict=True)])
+    amounts = rng.uniform(50, 150, size=(N, 2))
+    t = np.linspace(0, 24, 25)
+    inp = Inputs(bolus_time_h=[0.0, 8.0], bolus_state=[0, 0], bolus_amount=amounts)
+    x = solve_linear(A, t, inp)
+    for i in range(N):
+        xi = solve_linear(A[i], t, Inputs(bolus_time_h=[0.0, 8.0], bolus_state=[0, 0], bolus_amount=amounts[i]))
+        np.testing.assert_allclose(x[i], xi[0], rtol=1e-12, atol=1e-12)
+        seg1 = solve_ivp(lambda _, y, M=A[i]: M @ y, (0, 8), [amounts[i, 0], 0], rtol=1e-11, atol=1e-12,
+                         dense_output=True)
+        np.testing.assert_allclose(x[i, 4, :], seg1.sol(4.0), rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"A": np.array([[np.nan]]), "t_h": [0.0]}, "A must be a finite"),
+        ({"A": np.eye(2), "t_h": [1.0, 0.5]}, "t_h must be sorted"),
+        ({"A": np.ones((2, 3)), "t_h": [0.0]}, "A must be a square"),
+        ({"A": -np.eye(1), "t_h": [0.0], "inputs": Inputs(bolus_time_h=[0.0], bolus_state=[3], bolus_amount=[1.0])},
+         "bolus_state must index"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    with pytest.raises(PharmsimError, match=match):
+        solve_linear(**kwargs)
+
+
+def test_bad_inputs_object():
+    with pytest.raises(PharmsimError, match="bolus_amount must be a finite number >= 0"):
+        Inputs(bolus_time_h=[0.0], bolus_state=[0], bolus_amount=[-1.0])
+    with pytest.raises(PharmsimError, match="infusion_end_h must be later"):
+        Inputs(infusion_start_h=[2.0], infusion_end_h=[1.0], infusion_state=[0], infusion_rate=[1.0])
+
+
+def test_observe_and_streaming_agree_with_full_solution():
+    from pharmsim.linear import iter_linear
+
+    A = np.array([[-1.0, 0, 0], [1.0, -0.2, 0.0], [0.0, 0.0, -0.5]])  # two independent blocks
+    t = np.linspace(0, 10, 11)
+    inp = Inputs(bolus_time_h=[0.0, 2.0], bolus_state=[0, 2], bolus_amount=[10.0, 4.0])
+    full = solve_linear(A, t, inp)
+    part = solve_linear(A, t, inp, observe=[2, 1])
+    np.testing.assert_array_equal(part[0], full[0][:, [2, 1]])
+    streamed = np.stack([x[:, 0] for _, x in iter_linear(A, t, inp)])
+    np.testing.assert_array_equal(streamed, full[0])
+    np.testing.assert_allclose(full[0, :, 2], np.where(t >= 2, 4.0 * np.exp(-0.5 * (t - 2)), 0.0), rtol=1e-12)
