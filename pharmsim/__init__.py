@@ -1,0 +1,147 @@
+"""pharmsim: drug-receptor pharmacology simulator (kratom alkaloids at mu and delta opioid receptors).
+
+For teaching and research, not dosing advice. The public API is re-exported here; see the README.
+"""
+
+from ._version import __version__
+from .binding import equilibrium_occupancy, kinetic_occupancy, make_nodes, stage_times
+from .dosing import Doses, EventTable, dose, dose_list, infusion, molar_mass_of, read_event_table, regimen
+from .library import Compound, Library, Parameter, load_library
+from .linear import Inputs, iter_linear, solve_linear
+from .model import (
+    DEFAULT_ENDPOINTS,
+    ENDPOINT_RECEPTOR,
+    LigandParams,
+    Model,
+    build_model,
+    default_endpoint,
+    simulate,
+)
+from .nca import NCAResult, accumulation_ratio_observed, accumulation_ratio_predicted, auc_interval, nca, nca_table
+from .pk import (
+    DEFAULT_COMPOUNDS,
+    CompoundPK,
+    Conversion,
+    PKModel,
+    PKSolution,
+    Route,
+    combine,
+    default_model,
+    parameter_table,
+    state_table,
+)
+from .pk import solve as solve_pk
+from .plots import occupancy_curves, response_curves, style_axes
+from .products import FORMS, Product, product_doses
+from .receptor import (
+    Endpoint,
+    K_A_from_ec50,
+    Ligand,
+    antagonist_shifted_ec50,
+    endpoint_ec50_emax,
+    endpoint_response,
+    furchgott_tau,
+    gaddum_occupancy,
+    hill_occupancy,
+    operational_ec50_emax,
+    operational_mixture,
+    operational_response,
+    response_from_occupancy,
+    schild_dose_ratio,
+    tau_at,
+    tau_from_emax,
+)
+from .result import Result, Series
+from .tolerance import ToleranceParams, simulate_tolerance, steady_state_desensitisation
+from .units import convert, mg_to_nmol, ng_per_mL_to_nM, nM_to_ng_per_mL, nmol_to_mg
+from .validate import PharmsimError
+
+DISCLAIMER = (
+    "pharmsim is for teaching and research only, not dosing advice: its numbers come from published "
+    "studies of small groups, animals and cells, and from stated assumptions."
+)
+
+__all__ = [
+    "__version__",
+    "DISCLAIMER",
+    # errors, units, library
+    "PharmsimError",
+    "convert",
+    "mg_to_nmol",
+    "nmol_to_mg",
+    "ng_per_mL_to_nM",
+    "nM_to_ng_per_mL",
+    "load_library",
+    "Library",
+    "Compound",
+    "Parameter",
+    # receptor theory and curves
+    "Ligand",
+    "Endpoint",
+    "tau_at",
+    "hill_occupancy",
+    "gaddum_occupancy",
+    "operational_response",
+    "operational_mixture",
+    "response_from_occupancy",
+    "endpoint_response",
+    "operational_ec50_emax",
+    "endpoint_ec50_emax",
+    "tau_from_emax",
+    "K_A_from_ec50",
+    "schild_dose_ratio",
+    "antagonist_shifted_ec50",
+    "furchgott_tau",
+    "occupancy_curves",
+    "response_curves",
+    "style_axes",
+    # PK
+    "Inputs",
+    "solve_linear",
+    "iter_linear",
+    "Route",
+    "CompoundPK",
+    "Conversion",
+    "PKModel",
+    "PKSolution",
+    "solve_pk",
+    "combine",
+    "default_model",
+    "DEFAULT_COMPOUNDS",
+    "state_table",
+    "parameter_table",
+    "Doses",
+    "EventTable",
+    "dose",
+    "dose_list",
+    "regimen",
+    "infusion",
+    "read_event_table",
+    "molar_mass_of",
+    "FORMS",
+    "Product",
+    "product_doses",
+    "NCAResult",
+    "nca",
+    "nca_table",
+    "auc_interval",
+    "accumulation_ratio_predicted",
+    "accumulation_ratio_observed",
+    # binding, tolerance, the model
+    "equilibrium_occupancy",
+    "kinetic_occupancy",
+    "make_nodes",
+    "stage_times",
+    "ToleranceParams",
+    "simulate_tolerance",
+    "steady_state_desensitisation",
+    "ENDPOINT_RECEPTOR",
+    "DEFAULT_ENDPOINTS",
+    "LigandParams",
+    "Model",
+    "build_model",
+    "default_endpoint",
+    "simulate",
+    "Result",
+    "Series",
+]

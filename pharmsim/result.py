@@ -1,0 +1,148 @@
+"""The result of a simulation: arrays per quantity, with tidy (long) tables and summaries on request.
+
+A :class:`Result` keeps each output as an (N subjects, T times) array labelled by quantity, compound,
+receptor, endpoint and unit (:class:`Series`). :meth:`Result.tidy` gives the long table a teacher can
+``query`` and plot without learning pharmsim's classes (columns ``subject, time_h, quantity, compound,
+receptor, endpoint, value, unit``); :meth:`Result.wide` one quantity as a time x column table;
+:meth:`Result.summary` population medians and 5-95 % bands; :meth:`Result.nca` non-compartmental
+statistics of the plasma profiles; :meth:`Result.endpoint_summary` peaks and times of each response.
+
+Not for: solving (see :mod:`pharmsim.model`), plotting (see :mod:`pharmsim.plots`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .validate import PharmsimError, suggest
+
+__all__ = ["Series", "Result", "TIDY_COLUMNS"]
+
+TIDY_COLUMNS = ["subject", "time_h", "quantity", "compound", "receptor", "endpoint", "value", "unit"]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One output over time for every subject: ``values`` has shape (N, T)."""
+
+    quantity: str
+    compound: str
+    receptor: str
+    endpoint: str
+    unit: str
+    values: np.ndarray
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outputs of :func:`pharmsim.model.simulate` on the grid ``t_h``; ``notes`` state modelling choices."""
+
+    t_h: np.ndarray
+    series: tuple[Series, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n_subjects(self) -> int:
+        return int(self.series[0].values.shape[0]) if self.series else 0
+
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.quantity for s in self.series))
+
+    def select(self, quantity: str | None = None, compound: str | None = None, receptor: str | None = None,
+               endpoint: str | None = None) -> tuple[Series, ...]:
+        """The series matching every given label."""
+        if quantity is not None and quantity not in self.quantities:
+            raise PharmsimError(f"quantity must be one of {list(self.quantities)}; got {quantity!r}"
+                                f"{suggest(quantity, self.quantities)}")
+        want = {"quantity": quantity, "compound": compound, "receptor": receptor, "endpoint": endpoint}
+        return tuple(s for s in self.series if all(v is None or getattr(s, k) == v for k, v in want.items()))
+
+    def get(self, quantity: str, compound: str | None = None, receptor: str | None = None,
+            endpoint: str | None = None) -> np.ndarray:
+        """The (N, T) array of exactly one series."""
+        found = self.select(quantity, compound, receptor, endpoint)
+        if len(found) != 1:
+            labels = [(s.compound, s.receptor, s.endpoint) for s in self.select(quantity)]
+            raise PharmsimError(
+                f"{len(found)} series match quantity={quantity!r}, compound={compound!r}, receptor={receptor!r}, "
+                f"endpoint={endpoint!r}; expected exactly one. Available (compound, receptor, endpoint): {labels}")
+        return found[0].values
+
+    def tidy(self, quantities=None, subjects=None) -> pd.DataFrame:
+        """Long table with columns :data:`TIDY_COLUMNS` (one row per subject, time and series)."""
+        qs = None if quantities is None else ([quantities] if isinstance(quantities, str) else list(quantities))
+        if qs is not None:
+            for q in qs:
+                self.select(q)  # validates the name
+        subj = np.arange(self.n_subjects) if subjects is None else np.atleast_1d(subjects)
+        if subj.size and (subj.min() < 0 or subj.max() >= self.n_subjects):
+            raise PharmsimError(f"subjects must be in 0..{self.n_subjects - 1}; got {subj.tolist()}")
+        T = self.t_h.size
+        frames = []
+        for s in self.series:
+            if qs is not None and s.quantity not in qs:
+                continue
+            frames.append(pd.DataFrame({
+                "subject": np.repeat(subj, T), "time_h": np.tile(self.t_h, subj.size), "quantity": s.quantity,
+                "compound": s.compound, "receptor": s.receptor, "endpoint": s.endpoint,
+                "value": s.values[subj].reshape(-1), "unit": s.unit}))
+        if not frames:
+            return pd.DataFrame(columns=TIDY_COLUMNS)
+        return pd.concat(frames, ignore_index=True)[TIDY_COLUMNS]
+
+    def wide(self, quantity: str, subject: int = 0) -> pd.DataFrame:
+        """One quantity for one subject as a table: ``time_h`` then one column per compound/receptor/endpoint."""
+        cols = {"time_h": self.t_h}
+        for s in self.select(quantity):
+            label = ":".join(x for x in (s.compound, s.receptor, s.endpoint) if x not in ("-", "all"))
+            cols[f"{label or quantity} ({s.unit})"] = s.values[subject]
+        return pd.DataFrame(cols)
+
+    def summary(self, quantities=None, lower: float = 5.0, upper: float = 95.0) -> pd.DataFrame:
+        """Population median and percentile band per time: columns time_h, quantity, compound, receptor,
+        endpoint, unit, median, p_lower, p_upper, n_subjects."""
+        if not 0 <= lower < upper <= 100:
+            raise PharmsimError(f"percentiles must satisfy 0 <= lower < upper <= 100; got {lower}, {upper}")
+        qs = None if quantities is None else ([quantities] if isinstance(quantities, str) else list(quantities))
+        frames = []
+        for s in self.series:
+            if qs is not None and s.quantity not in qs:
+                continue
+            lo, med, hi = np.percentile(s.values, [lower, 50.0, upper], axis=0)
+            frames.append(pd.DataFrame({"time_h": self.t_h, "quantity": s.quantity, "compound": s.compound,
+                                        "receptor": s.receptor, "endpoint": s.endpoint, "unit": s.unit,
+                                        "median": med, f"p{lower:g}": lo, f"p{upper:g}": hi,
+                                        "n_subjects": s.values.shape[0]}))
+        return pd.concat(frames, ignore_index=True)
+
+    def nca(self, compounds=None) -> pd.DataFrame:
+        """Non-compartmental statistics (:func:`pharmsim.nca.nca`) of each subject's plasma profile (nM)."""
+        from .nca import nca
+
+        rows = []
+        for s in self.select("plasma_conc"):
+            if compounds is not None and s.compound not in compounds:
+                continue
+            for i in range(s.values.shape[0]):
+                if not np.any(s.values[i] > 0):
+                    continue
+                df = nca(self.t_h, s.values[i]).to_frame()
+                df.insert(0, "compound", s.compound)
+                df.insert(0, "subject", i)
+                rows.append(df)
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+    def endpoint_summary(self) -> pd.DataFrame:
+        """Per subject and endpoint: peak response (fraction of Em), time of the peak, response at the end."""
+        rows = []
+        for s in self.select("response"):
+            k = np.argmax(s.values, axis=1)
+            for i in range(s.values.shape[0]):
+                rows.append({"subject": i, "receptor": s.receptor, "endpoint": s.endpoint,
+                             "peak_response": float(s.values[i, k[i]]), "time_of_peak_h": float(self.t_h[k[i]]),
+                             "response_at_end": float(s.values[i, -1]), "unit": s.unit})
+        return pd.DataFrame(rows)
