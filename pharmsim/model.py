@@ -191,11 +191,30 @@ def _affinity(lib, compound, receptor, source):
     return None, None
 
 
-def _efficacy(lib, compound, receptor, source, notes):
-    """Intrinsic efficacy (tau in the reference G-protein assay) of ``compound`` at ``receptor``."""
+def _functional_affinity(lib, compound, receptor, tau_param):
+    """Operational-model K_A from the EC50 measured with the same source as ``tau``: ``K_A = EC50 (1 + tau)``.
+
+    Black & Leff 1983 (doi:10.1098/rspb.1983.0093), n = 1: ``EC50 = K_A/(1 + tau)``. K_A and tau then come from
+    one assay system, as the operational model requires; a binding Ki (often measured against an agonist
+    radioligand, which labels the high-affinity state) can be far lower than the functional K_A.
+    Returns ``(K_A_nM, source)`` or ``(None, None)`` when the library has no such EC50.
+    """
+    if tau_param is None or tau_param.value <= 0:
+        return None, None
+    try:
+        ec = lib.parameter("EC50", compound, receptor, pathway="G protein", source=tau_param.source)
+    except PharmsimError:
+        return None, None
+    K_A = ec.to("nM") * (1.0 + tau_param.value)
+    return K_A, (f"derived: K_A = EC50 x (1 + tau) = {ec.to('nM'):g} nM x (1 + {tau_param.value:g}) from "
+                 f"{_src(ec)}")
+
+
+def _efficacy_param(lib, compound, receptor, source):
+    """``(efficacy, source text, Parameter)``: tau in the reference G-protein assay of ``compound`` at ``receptor``."""
     if _has(lib, "tau", compound, receptor, pathway="G protein"):
         p = lib.parameter("tau", compound, receptor, pathway="G protein", source=source)
-        return float(p.value), _src(p)
+        return float(p.value), _src(p), p
     raise PharmsimError(
         f"the library holds no G-protein efficacy (tau) for {compound} at {receptor}; add one with "
         f"Library.with_value('tau', {compound!r}, {receptor!r}, value, '-', pathway='G protein', source=...) "
@@ -230,7 +249,8 @@ def _kinetics(lib, compound, receptor, K_nM, mw, notes):
 
 def build_model(doses: Doses, *, receptors: Sequence[str] = RECEPTORS, binding: str | Mapping[str, str] = "kinetic",
                 endpoints: Sequence[str | Endpoint] = DEFAULT_ENDPOINTS, dor_efficacy: str | None = None,
-                tolerance: bool | ToleranceParams = False, sources: Mapping[tuple, str] | None = None,
+                affinity: str = "functional", tolerance: bool | ToleranceParams = False,
+                sources: Mapping[tuple, str] | None = None,
                 pk_model: _pk.PKModel | None = None, max_step_h: float = 0.25, library=None) -> Model:
     """Compose the PK/PD model of the compounds in ``doses``, every number from the library.
 
@@ -246,6 +266,11 @@ def build_model(doses: Doses, *, receptors: Sequence[str] = RECEPTORS, binding: 
     dor_efficacy : str, optional
         Source of MG's and 7-OH-MG's efficacy at DOR. Default: the library's preferred source (Kruegel 2016:
         competitive antagonists, tau = 0). Another source must have a ``tau`` row at DOR.
+    affinity : {'functional', 'binding'}
+        The K used for binding and the operational model. ``'functional'`` (default): for an agonist, the
+        operational K_A derived from the EC50 and tau of the same assay, ``K_A = EC50 (1 + tau)``, so that K_A and
+        tau describe one system (Black & Leff 1983); antagonists and ligands without such an EC50 use their
+        binding Ki/Kd. ``'binding'``: always the preferred binding Ki/Kd (radioligand assays).
     tolerance : bool or ToleranceParams
         Add desensitisation and the withdrawal read-out (``True``: library defaults).
     sources : mapping, optional
@@ -278,6 +303,7 @@ def build_model(doses: Doses, *, receptors: Sequence[str] = RECEPTORS, binding: 
             raise PharmsimError(f"binding has no mode for receptor {r!r}; give one of {BINDING_MODES}")
         require_choice(f"binding[{r!r}]", modes[r], BINDING_MODES)
     max_step_h = float(require_positive("max_step_h", max_step_h, "h"))
+    require_choice("affinity", affinity, ("functional", "binding"))
     sources = dict(sources or {})
     notes: list[str] = []
 
@@ -318,7 +344,13 @@ def build_model(doses: Doses, *, receptors: Sequence[str] = RECEPTORS, binding: 
             tau_source = sources.get(("tau", c, r))
             if r == "DOR" and c in ("MG", "7-OH-MG") and dor_efficacy is not None and tau_source is None:
                 tau_source = dor_efficacy
-            eff, e_src = _efficacy(lib, c, r, tau_source, notes)
+            eff, e_src, tau_p = _efficacy_param(lib, c, r, tau_source)
+            if affinity == "functional" and ("K", c, r) not in sources:
+                K_f, kf_src = _functional_affinity(lib, c, r, tau_p)
+                if K_f is not None:
+                    K, k_src = K_f, kf_src
+                elif eff > 0:
+                    notes.append(f"{c} at {r}: no EC50 from the efficacy source, so the binding Ki is used as K_A")
             arr, a_src = _arrestin(lib, c, r, eff)
             if modes[r] == "kinetic":
                 kon, koff, kin_src = _kinetics(lib, c, r, K, cp.molar_mass_g_per_mol, notes)
@@ -394,7 +426,44 @@ def _doses_subset(doses: Doses, sl: slice) -> Doses:
     return Doses(doses.time_h, doses.compound, doses.route, doses.amount_nmol[sl], doses.duration_h)
 
 
-def simulate(model: Model, t_h, *, chunk_size: int = 2000, progress=None) -> Result:
+def _pilot(N: int, n_pilot: int = 64) -> np.ndarray:
+    """Subjects used to choose the integration nodes (all of a small population; an even spread of a large one)."""
+    return np.arange(N) if N <= n_pilot else np.unique(np.linspace(0, N - 1, n_pilot).round().astype(int))
+
+
+def _take(v, idx):
+    return v[idx] if np.ndim(v) == 1 else v
+
+
+def _adapted_nodes(model: Model, t: np.ndarray, rtol: float, atol: float) -> np.ndarray:
+    """Integration nodes meeting the local-error tolerance for every kinetic receptor (step doubling on a pilot
+    set of subjects, :func:`pharmsim.binding.adapt_nodes`); outputs, doses and lags are always nodes."""
+    grid = np.concatenate([[0.0], t])
+    breaks = _breakpoints(model)
+    nodes = _binding.make_nodes(grid, breaks, model.max_step_h)
+    pilot = _pilot(model.n_subjects)
+    pk_p = model.pk if model.pk.n_subjects == 1 else model.pk.with_parameters(
+        {k: _take(v, pilot) for k, v in model.pk.parameters.items()})
+    d = model.doses
+    doses_p = d if d.n_subjects == 1 else Doses(d.time_h, d.compound, d.route, d.amount_nmol[pilot], d.duration_h)
+    for r in model.receptors:
+        ligs = model.ligands_at(r)
+        if model.binding[r] != "kinetic" or not ligs:
+            continue
+
+        def ce_fn(times, ligs=ligs):
+            sol = _pk.solve(pk_p, times, doses_p)
+            return np.maximum(np.stack([sol.effect_nM(lig.compound) for lig in ligs], axis=-1), 0.0)
+
+        kon = np.array([lig.kon_per_nM_per_h for lig in ligs])
+        koff = np.array([lig.koff_per_h for lig in ligs])
+        nodes = _binding.adapt_nodes(nodes, ce_fn, kon, koff, breakpoints_h=breaks, max_step_h=model.max_step_h,
+                                     rtol=rtol, atol=atol)
+    return nodes
+
+
+def simulate(model: Model, t_h, *, chunk_size: int = 2000, progress=None, rtol: float = 1e-5,
+             atol: float = 1e-10) -> Result:
     """Simulate ``model`` on the output times ``t_h`` (h) for all its subjects.
 
     Parameters
@@ -406,6 +475,10 @@ def simulate(model: Model, t_h, *, chunk_size: int = 2000, progress=None) -> Res
         Subjects solved together (bounds memory; results do not depend on it).
     progress : callable, optional
         Called with the number of subjects finished after each chunk (for progress bars).
+    rtol, atol : float
+        Local error tolerance of the kinetic-binding integrator on occupancies (fractions): the integration
+        nodes (at most ``model.max_step_h`` apart, every output time, dose time and lag a node) are refined by
+        step doubling on a pilot set of subjects until every step meets ``|err| <= atol + rtol |B|``.
 
     Returns
     -------
@@ -426,7 +499,9 @@ def simulate(model: Model, t_h, *, chunk_size: int = 2000, progress=None) -> Res
     if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
         raise PharmsimError(f"chunk_size must be a whole number >= 1; got {chunk_size!r}")
     N = model.n_subjects
-    nodes = _binding.make_nodes(np.concatenate([[0.0], t]), _breakpoints(model), model.max_step_h)
+    rtol = float(require_positive("rtol", rtol))
+    atol = float(require_positive("atol", atol))
+    nodes = _adapted_nodes(model, t, rtol, atol)
     out_idx = _binding.node_index(nodes, t)
     times = _binding.stage_times(nodes)
     stage_of_node = 3 * np.arange(nodes.size)

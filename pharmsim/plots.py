@@ -330,3 +330,52 @@ def response_curves(
         ylabel="response (% of system maximum Em)" if percent else "response (units of Em)",
         legend_loc=legend_loc,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# time courses of simulation results (plots never solve: they draw a Result)
+# --------------------------------------------------------------------------------------------------
+
+_QUANTITY_LABELS = {
+    "plasma_conc": "plasma concentration (nM)",
+    "plasma_conc_mass": "plasma concentration (ng/mL)",
+    "effect_conc_unbound": "unbound effect-site concentration (nM)",
+    "occupancy": "receptor occupancy (%)",
+    "response": "response (% of system maximum)",
+    "response_naive": "response without desensitisation (%)",
+    "desensitised": "desensitised receptors (%)",
+    "counter_adaptation": "counter-adaptation (% of maximum)",
+    "net_signal": "net signal (% of maximum)",
+    "withdrawal": "withdrawal read-out (% of maximum)",
+}
+_PERCENT = {"occupancy", "response", "response_naive", "desensitised", "counter_adaptation", "net_signal",
+            "withdrawal"}
+
+
+def time_course(result, quantity: str, *, compound: str | None = None, receptor: str | None = None,
+                endpoint: str | None = None, subject: int | None = 0, ax: Axes | None = None,
+                label_prefix: str = "", title: str | None = None, log_y: bool = False, band: bool = True,
+                **line_kw) -> Axes:
+    """Draw every series of ``quantity`` in ``result`` (optionally filtered) against time.
+
+    With ``subject=None`` and more than one subject, the population median is drawn with its 5-95 %
+    band (``band=True``). Percent-type quantities (occupancy, responses) are shown in %. Returns the Axes.
+    """
+    ax = _axes(ax)
+    series = result.select(quantity, compound, receptor, endpoint)
+    if not series:
+        raise PharmsimError(f"no series of quantity {quantity!r} with compound={compound!r}, receptor={receptor!r}, "
+                            f"endpoint={endpoint!r} in the result")
+    scale = 100.0 if quantity in _PERCENT else 1.0
+    for s in series:
+        label = label_prefix + ":".join(x for x in (s.compound, s.receptor, s.endpoint) if x not in ("-", "all"))
+        if subject is None and s.values.shape[0] > 1:
+            lo, med, hi = np.percentile(s.values * scale, [5, 50, 95], axis=0)
+            (line,) = ax.plot(result.t_h, med, label=f"{label} (median)", lw=2.5, **line_kw)
+            if band:
+                ax.fill_between(result.t_h, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+        else:
+            ax.plot(result.t_h, s.values[subject or 0] * scale, label=label, lw=2.5, **line_kw)
+    if log_y:
+        ax.set_yscale("log")
+    return style_axes(ax, title=title, xlabel="time (h)", ylabel=_QUANTITY_LABELS.get(quantity, quantity))

@@ -130,10 +130,7 @@ class Result:
             for i in range(s.values.shape[0]):
                 if not np.any(s.values[i] > 0):
                     continue
-                df = nca(self.t_h, s.values[i]).to_frame()
-                df.insert(0, "compound", s.compound)
-                df.insert(0, "subject", i)
-                rows.append(df)
+                rows.append(nca(self.t_h, s.values[i]).to_frame(subject=i, compound=s.compound))
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
     def endpoint_summary(self) -> pd.DataFrame:
