@@ -71,6 +71,7 @@ __all__ = [
     "parameter_table",
     "default_model",
     "DEFAULT_COMPOUNDS",
+    "REFERENCE_ROUTES",
 ]
 
 IV = "iv"
@@ -673,7 +674,17 @@ def parameter_table(model: PKModel) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------------- defaults
 #: Compounds :func:`default_model` knows how to build from the library.
-DEFAULT_COMPOUNDS = ("MG", "7-OH-MG", "morphine")
+DEFAULT_COMPOUNDS = ("MG", "7-OH-MG", "morphine", "naloxone", "buprenorphine", "fentanyl")
+
+#: Extravascular routes of the reference compounds for which human absorption data are in the library
+#: (i.v. into the central compartment always exists). Naloxone i.m./intranasal: Dowling 2008; buprenorphine
+#: sublingual: Bjornsson 2023 (ka fitted by tools/derive_reference_pk.py); fentanyl: i.v. only.
+REFERENCE_ROUTES = MappingProxyType({"naloxone": ("im", "intranasal"), "buprenorphine": ("sublingual",),
+                                     "fentanyl": ()})
+
+# three-compartment disposition: model parameter suffix -> library quantity
+_THREE_CMT = (("CL_L_per_h", "CL", "L/h"), ("V_L", "Vc", "L"), ("Q_L_per_h", "Q", "L/h"), ("Vp_L", "Vp", "L"),
+              ("Q2_L_per_h", "Q2", "L/h"), ("Vp2_L", "Vp2", "L"))
 
 
 def _lib_value(library, sources: dict, key: str, quantity: str, compound: str, target: str, unit: str):
@@ -682,13 +693,37 @@ def _lib_value(library, sources: dict, key: str, quantity: str, compound: str, t
     return float(library.value(quantity, compound, target, unit))
 
 
+def _reference_routes(compounds, routes) -> dict:
+    """Validated extravascular routes of the reference compounds in ``compounds``."""
+    if routes is None:
+        routes = {}
+    if not isinstance(routes, Mapping):
+        raise PharmsimError(f"routes must be a mapping compound -> route names (e.g. {{'naloxone': ('im',)}}); "
+                            f"got {routes!r}")
+    for c in routes:
+        require_choice("routes (compound)", c, tuple(REFERENCE_ROUTES))
+    out = {}
+    for c in compounds:
+        if c not in REFERENCE_ROUTES:
+            continue
+        chosen = routes.get(c, REFERENCE_ROUTES[c])
+        chosen = (chosen,) if isinstance(chosen, str) else tuple(chosen)
+        for r in chosen:
+            if r not in REFERENCE_ROUTES[c]:
+                raise PharmsimError(
+                    f"routes of {c} must be among the sourced extravascular routes {list(REFERENCE_ROUTES[c])} "
+                    f"('iv' always exists); got {r!r}{suggest(r, REFERENCE_ROUTES[c])}")
+        out[c] = chosen
+    return out
+
+
 def default_model(compounds=("MG", "7-OH-MG"), *, forms=None, morphine_routes=("oral",), effect_sites=None,
-                  library=None) -> PKModel:
+                  library=None, routes=None) -> PKModel:
     """The documented default human PK model of ``compounds``, every number read from the library.
 
     Parameters
     ----------
-    compounds : sequence of {'MG', '7-OH-MG', 'morphine'}
+    compounds : sequence of {'MG', '7-OH-MG', 'morphine', 'naloxone', 'buprenorphine', 'fentanyl'}
         With both MG and 7-OH-MG, 7-OH-MG is formed from MG (systemic fraction fm of MG clearance and
         presystemic fraction fpre of absorbed MG) and can also be dosed directly (products that contain it).
     forms : sequence of str, optional
@@ -696,8 +731,13 @@ def default_model(compounds=("MG", "7-OH-MG"), *, forms=None, morphine_routes=("
     morphine_routes : sequence of str
         Extravascular routes of morphine (``'oral'``); i.v. always exists.
     effect_sites : sequence of str, optional
-        Compounds with an effect site (default: all). ke0 = ln 2 / t1/2ke0.
+        Compounds with an effect site (default: all). ke0 = ln 2 / t1/2ke0; the effect site is fed by the
+        unbound plasma concentration, ``dCe/dt = ke0 (fu C - Ce)``.
     library : pharmsim.library.Library, optional
+    routes : mapping of str to sequence of str, optional
+        Extravascular routes of the reference compounds naloxone, buprenorphine and fentanyl (default
+        :data:`REFERENCE_ROUTES`, every route with sourced absorption data: naloxone ``'im'`` and
+        ``'intranasal'``, buprenorphine ``'sublingual'``, fentanyl none). i.v. always exists.
 
     Notes
     -----
@@ -705,6 +745,15 @@ def default_model(compounds=("MG", "7-OH-MG"), *, forms=None, morphine_routes=("
     for the reference form tea) fitted to Tanna 2022 by tools/derive_mg_pk.py; morphine two-compartment
     derived from Stuart-Harris 2000 by tools/derive_morphine_pk.py. See data/pk_derived.csv for each row's
     source, status and reason. Unbound fractions: ``fu`` rows.
+
+    Reference compounds, three-compartment i.v. disposition (CL, Vc, Q, Vp, Q2, Vp2 rows of data/pk.csv):
+    naloxone Dowling 2008, Ther Drug Monit 30:490, doi:10.1097/FTD.0b013e3181816214 (i.m. and intranasal
+    ka and relative F from the same fit; t1/2ke0 6.5 min, Yassen 2007); buprenorphine Bjornsson 2023, Clin
+    Pharmacokinet 62:1427, doi:10.1007/s40262-023-01288-6 (quoted, UNVERIFIED; t1/2ke0 173 min, Yassen
+    2007, doi:10.2165/00003088-200746110-00004); fentanyl Scott & Stanski 1987, J Pharmacol Exp Ther 240:159,
+    PMID 3100765, as implemented in stanpumpR (UNVERIFIED; t1/2ke0 6.4 min, UNVERIFIED). The ke0 values were
+    estimated with other PK models than the dispositions used here. Teaching and research only, not dosing
+    advice.
     """
     from .products import FORMS
 
@@ -718,6 +767,7 @@ def default_model(compounds=("MG", "7-OH-MG"), *, forms=None, morphine_routes=("
     forms = FORMS if forms is None else tuple(forms)
     for f in forms:
         require_choice("forms", f, FORMS)
+    ref_routes = _reference_routes(compounds, routes)
     effect_sites = compounds if effect_sites is None else tuple(effect_sites)
     p, src = {}, {}
     comps, convs = [], []
@@ -739,7 +789,7 @@ def default_model(compounds=("MG", "7-OH-MG"), *, forms=None, morphine_routes=("
             comps.append(CompoundPK("7-OH-MG", mw, 1, tuple(Route(f) for f in forms), effect_site=eff))
             get("7-OH-MG.CL_L_per_h", "CL", "7-OH-MG", "PK", "L/h")
             get("7-OH-MG.V_L", "V", "7-OH-MG", "PK", "L")
-        else:
+        elif cid == "morphine":
             comps.append(CompoundPK("morphine", mw, 2, tuple(Route(r) for r in morphine_routes), effect_site=eff))
             get("morphine.CL_L_per_h", "CL", "morphine", "PK", "L/h")
             get("morphine.V_L", "Vc", "morphine", "PK", "L")
@@ -749,6 +799,14 @@ def default_model(compounds=("MG", "7-OH-MG"), *, forms=None, morphine_routes=("
                 get(f"morphine.{r}.ka_per_h", "ka", "morphine", "PK", "1/h")
                 get(f"morphine.{r}.F", "F", "morphine", "PK", "fraction")
                 get(f"morphine.{r}.tlag_h", "tlag", "morphine", "PK", "h")
+        else:  # reference compounds: three-compartment i.v. disposition, route rows under target = route
+            comps.append(CompoundPK(cid, mw, 3, tuple(Route(r) for r in ref_routes[cid]), effect_site=eff))
+            for suffix, quantity, unit in _THREE_CMT:
+                get(f"{cid}.{suffix}", quantity, cid, "PK", unit)
+            for r in ref_routes[cid]:
+                get(f"{cid}.{r}.ka_per_h", "ka", cid, r, "1/h")
+                get(f"{cid}.{r}.F", "F", cid, r, "fraction")
+                get(f"{cid}.{r}.tlag_h", "tlag", cid, r, "h")
         get(f"{cid}.fu", "fu", cid, "PK", "fraction")
         if eff:
             get(f"{cid}.ke0_per_h", "t_half_ke0", cid, "PK", "h")
