@@ -1,0 +1,261 @@
+"""Tolerance over time: receptor desensitisation with recovery, and an opponent-process withdrawal read-out.
+
+Two slow states per subject and receptor, both linear given their drivers, integrated batched over subjects:
+
+* Desensitisation ``D`` (fraction of the receptor pool that no longer signals)::
+
+      dD/dt = k_des * S_des(t) * (1 - D) - k_rec * D
+
+  It removes functional receptors, so every ligand's transducer ratio shrinks: ``tau_i -> tau_i (1 - D)``
+  (receptor depletion in the operational model; Black & Leff 1983, doi:10.1098/rspb.1983.0093). With a
+  constant stimulus ``D`` approaches ``D_ss = k_des S/(k_des S + k_rec)`` exponentially at the rate
+  ``k_des S + k_rec``.
+
+* Counter-adaptation ``W`` (an opponent process that follows the response slowly; Solomon & Corbit 1974,
+  Psychol Rev 81:119, doi:10.1037/h0036128; the feedback-tolerance model family, PMID 18446507)::
+
+      dW/dt = k_adapt * (gain * E(t) - W),      net signal = E - W
+
+  While a drug acts, ``W`` erodes the net signal (tolerance); when dosing stops ``E`` falls fast and ``W``
+  slowly, so the net signal turns negative: the withdrawal read-out, ``withdrawal = max(W - E, 0)``.
+
+Which stimulus drives desensitisation (``mechanism``):
+
+* ``"arrestin"`` (default): ``S_des = sum_i eps_i B_i`` with ``eps_i`` the ligand's relative efficacy for
+  GRK/beta-arrestin-dependent regulation (receptor internalisation: DAMGO 1, methadone 0.59, morphine 0.07;
+  Borgland 2003, J Biol Chem 278:18776, PMID 12642578). MG and 7-OH-MG recruit no detectable beta-arrestin
+  (Kruegel 2016, doi:10.1021/jacs.6b00360), so at equal analgesia they desensitise less than a full agonist.
+* ``"gprotein"``: ``S_des = sum_i tau_i B_i``, the same stimulus that drives the response. Then equal
+  analgesia means equal desensitisation: the partial agonists' advantage disappears. Kept selectable
+  because the evidence is mixed: Borgland 2003 found *rapid* desensitisation to follow G-protein efficacy;
+  Pawar 2007 (Eur J Pharmacol 563:92) found lower-efficacy agonists produced *more* tolerance in vivo; and
+  Gillis 2020 (doi:10.1016/j.tips.2020.09.009) argues that apparent G-protein bias is often low intrinsic
+  efficacy in amplified assays.
+
+Time constants come from rat morphine studies (Ekblom 1993 JPET 266:244: tolerance equilibration t1/2 26 h;
+Ouellet & Pollack 1995 J Pharmacokinet Biopharm 23:531: recovery over ~18.5 days); human values are not
+known: they are labelled as assumptions in ``data/tolerance.csv`` and in :data:`DEFAULTS`.
+
+Integration: on each interval the drivers are replaced by their trapezoidal means and the linear scalar
+equation is solved exactly (an exponential integrator, second order, unconditionally stable, exact for
+piecewise-constant drivers). Use a grid fine against the dosing interval (the W1 grid, 0.25 h, is).
+
+Not for: receptor binding (:mod:`pharmsim.binding`), the operational model itself (:mod:`pharmsim.receptor`),
+or predicting any person's tolerance; this is a teaching model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .validate import PharmsimError, require_choice, require_finite, require_fraction, require_nonnegative
+
+__all__ = [
+    "DEFAULTS",
+    "ToleranceParams",
+    "ToleranceResult",
+    "counter_adaptation",
+    "desensitisation",
+    "desensitisation_stimulus",
+    "simulate_tolerance",
+    "steady_state_desensitisation",
+]
+
+MECHANISMS = ("arrestin", "gprotein")
+
+
+@dataclass(frozen=True)
+class ToleranceParams:
+    """Rate constants of the tolerance model (1/h) and the opponent-process gain.
+
+    Attributes
+    ----------
+    k_des_per_h : float
+        Desensitisation rate per unit stimulus (1/h).
+    k_rec_per_h : float
+        Recovery (resensitisation) rate (1/h).
+    k_adapt_per_h : float
+        Rate at which the counter-adaptation follows the response (1/h).
+    adapt_gain : float
+        Counter-adaptation at steady state as a fraction of the sustained response (0..1).
+    mechanism : str
+        ``"arrestin"`` or ``"gprotein"``: which stimulus drives desensitisation (module docstring).
+    """
+
+    k_des_per_h: float
+    k_rec_per_h: float
+    k_adapt_per_h: float
+    adapt_gain: float
+    mechanism: str = "arrestin"
+
+    def __post_init__(self):
+        for name in ("k_des_per_h", "k_rec_per_h", "k_adapt_per_h"):
+            object.__setattr__(self, name, float(require_nonnegative(name, getattr(self, name), "1/h")))
+        object.__setattr__(self, "adapt_gain", float(require_fraction("adapt_gain", self.adapt_gain)))
+        require_choice("mechanism", self.mechanism, MECHANISMS)
+
+
+#: Defaults; the same numbers, with provenance, are the rows of data/tolerance.csv (a test keeps them equal).
+#: k_rec: ln2 / (18.5 d * 24 h/d / 4.32) — recovery taken as 95 % complete (4.32 half-lives) at 18.5 days
+#: (Ouellet & Pollack 1995, rat); k_des: chosen so that a morphine-like stimulus (eps 0.07 x occupancy 0.5)
+#: equilibrates with t1/2 26 h (Ekblom 1993, rat): (ln2/26 - k_rec)/0.035; k_adapt: ln2/26 h (Ekblom 1993);
+#: gain 0.5: assumption (no human value). All are assumptions for humans.
+DEFAULTS = ToleranceParams(
+    k_des_per_h=0.57,
+    k_rec_per_h=0.00675,
+    k_adapt_per_h=0.0267,
+    adapt_gain=0.5,
+    mechanism="arrestin",
+)
+
+
+@dataclass(frozen=True)
+class ToleranceResult:
+    """Time courses (N, T) of the tolerance model on the grid ``t_h``.
+
+    ``desensitised`` D, ``stimulus`` S_G = (1 - D) sum tau_i B_i, ``response`` E = Em S_G/(1 + S_G),
+    ``response_naive`` (what E would be with D = 0), ``counter`` W, ``net`` E - W,
+    ``withdrawal`` max(W - E, 0).
+    """
+
+    t_h: np.ndarray
+    desensitised: np.ndarray
+    stimulus: np.ndarray
+    response: np.ndarray
+    response_naive: np.ndarray
+    counter: np.ndarray
+    net: np.ndarray
+    withdrawal: np.ndarray
+
+
+def steady_state_desensitisation(stimulus, k_des_per_h, k_rec_per_h):
+    """Closed-form steady state ``D_ss = k_des S / (k_des S + k_rec)`` for a constant stimulus ``S``."""
+    s = require_nonnegative("stimulus", stimulus)
+    k_des = require_nonnegative("k_des_per_h", k_des_per_h, "1/h")
+    k_rec = require_nonnegative("k_rec_per_h", k_rec_per_h, "1/h")
+    rate = k_des * s + k_rec
+    if np.any(rate <= 0):
+        raise PharmsimError("k_des_per_h * stimulus + k_rec_per_h must be > 0 for a steady state to exist")
+    return k_des * s / rate
+
+
+def desensitisation_stimulus(occupancy, efficacy) -> np.ndarray:
+    """``S = sum_i efficacy_i B_i`` over ligands (last axis of ``occupancy``, (..., L)); ``efficacy`` (L,)."""
+    b = require_fraction("occupancy", occupancy)
+    e = require_nonnegative("efficacy", efficacy)
+    if e.shape[-1:] != b.shape[-1:]:
+        raise PharmsimError(f"efficacy has {e.shape[-1:]} ligands but occupancy has {b.shape[-1:]}")
+    return (b * e).sum(axis=-1)
+
+
+def _grid(t_h):
+    t = np.atleast_1d(require_finite("t_h", t_h, "h"))
+    if t.ndim != 1 or t.size < 1 or np.any(np.diff(t) <= 0):
+        raise PharmsimError("t_h must be a 1-D array of strictly increasing times in h")
+    return t
+
+
+def _driver(name, value, T):
+    x = np.atleast_2d(require_nonnegative(name, value))
+    if x.ndim != 2 or x.shape[1] != T:
+        raise PharmsimError(f"{name} must have shape (T,) or (N, T) with T = {T} times; got {np.shape(value)}")
+    return x
+
+
+def _relax(t, rate_mean, target_mean, y0):
+    """March dy/dt = rate(t) (target(t) - y) with interval means (exact for constant ones); (N, T)."""
+    N, T = rate_mean.shape[0], t.size
+    y = np.empty((N, T))
+    y[:, 0] = y0
+    h = np.diff(t)
+    decay = np.exp(-rate_mean * h)                                # (N, T-1)
+    for k in range(T - 1):
+        y[:, k + 1] = target_mean[:, k] + (y[:, k] - target_mean[:, k]) * decay[:, k]
+    return y
+
+
+def desensitisation(t_h, stimulus, k_des_per_h, k_rec_per_h, d0=0.0) -> np.ndarray:
+    """Desensitised fraction ``D`` (N, T) for a stimulus ``S`` (T,) or (N, T) on the grid ``t_h``.
+
+    ``dD/dt = k_des S (1 - D) - k_rec D``. On each interval ``S`` is replaced by its trapezoidal mean
+    ``s`` and the equation solved exactly: ``D(t+h) = D* + (D(t) - D*) exp(-(k_des s + k_rec) h)`` with
+    ``D* = k_des s/(k_des s + k_rec)``.
+    """
+    t = _grid(t_h)
+    S = _driver("stimulus", stimulus, t.size)
+    k_des = float(require_nonnegative("k_des_per_h", k_des_per_h, "1/h"))
+    k_rec = float(require_nonnegative("k_rec_per_h", k_rec_per_h, "1/h"))
+    d0 = require_fraction("d0", d0)
+    s = 0.5 * (S[:, 1:] + S[:, :-1])
+    rate = k_des * s + k_rec
+    with np.errstate(invalid="ignore", divide="ignore"):
+        target = np.where(rate > 0, k_des * s / np.where(rate > 0, rate, 1.0), 0.0)
+    return _relax(t, rate, target, np.broadcast_to(d0, (S.shape[0],)))
+
+
+def counter_adaptation(t_h, response, k_adapt_per_h, adapt_gain, w0=0.0) -> np.ndarray:
+    """Opponent process ``W`` (N, T): ``dW/dt = k_adapt (gain E(t) - W)``, same integrator as
+    :func:`desensitisation` (trapezoidal mean of ``E`` per interval, exact exponential relaxation)."""
+    t = _grid(t_h)
+    E = _driver("response", response, t.size)
+    k = float(require_nonnegative("k_adapt_per_h", k_adapt_per_h, "1/h"))
+    g = float(require_fraction("adapt_gain", adapt_gain))
+    w0 = require_finite("w0", w0)
+    target = g * 0.5 * (E[:, 1:] + E[:, :-1])
+    rate = np.full_like(target, k)
+    return _relax(t, rate, target, np.broadcast_to(w0, (E.shape[0],)))
+
+
+def simulate_tolerance(t_h, occupancy, tau, params: ToleranceParams = DEFAULTS, arrestin_efficacy=None,
+                       Em: float = 1.0, d0=0.0, w0=0.0) -> ToleranceResult:
+    """Desensitisation, desensitised response and withdrawal read-out from occupancies over time.
+
+    Parameters
+    ----------
+    t_h : (T,) array
+        Grid (h), strictly increasing.
+    occupancy : (N, T, L) or (T, L) array
+        Fractional occupancies of the L ligands at one receptor (from :mod:`pharmsim.binding`).
+    tau : (L,) array
+        Transducer ratios of the ligands for the endpoint (operational model, n = 1).
+    params : ToleranceParams
+        Rates, gain and mechanism (default :data:`DEFAULTS`).
+    arrestin_efficacy : (L,) array, optional
+        Relative beta-arrestin/internalisation efficacy of each ligand; required for
+        ``mechanism="arrestin"``.
+    Em : float
+        System maximum of the response.
+    d0, w0 : float or (N,) array
+        Initial desensitisation and counter-adaptation (default 0: a naive subject).
+
+    Returns
+    -------
+    ToleranceResult
+        ``E = Em S/(1 + S)`` with ``S = (1 - D) sum_i tau_i B_i``; ``net = E - W``.
+    """
+    params = params if isinstance(params, ToleranceParams) else ToleranceParams(**params)
+    t = _grid(t_h)
+    B = require_fraction("occupancy", occupancy)
+    if B.ndim == 2:
+        B = B[None]
+    if B.ndim != 3 or B.shape[1] != t.size:
+        raise PharmsimError(f"occupancy must have shape (N, {t.size}, L); got {np.shape(occupancy)}")
+    tau = require_nonnegative("tau", tau)
+    if tau.shape != (B.shape[-1],):
+        raise PharmsimError(f"tau must have one value per ligand, shape ({B.shape[-1]},); got {tau.shape}")
+    Em = float(require_nonnegative("Em", Em))
+    s_g = (B * tau).sum(axis=-1)                                  # (N, T) G-protein stimulus, naive
+    if params.mechanism == "arrestin":
+        if arrestin_efficacy is None:
+            raise PharmsimError("arrestin_efficacy (one value per ligand) is required for mechanism='arrestin'")
+        s_des = desensitisation_stimulus(B, arrestin_efficacy)
+    else:
+        s_des = s_g
+    D = desensitisation(t, s_des, params.k_des_per_h, params.k_rec_per_h, d0)
+    S = (1.0 - D) * s_g
+    E = Em * S / (1.0 + S)
+    W = counter_adaptation(t, E, params.k_adapt_per_h, params.adapt_gain, w0)
+    net = E - W
+    return ToleranceResult(t, D, S, E, Em * s_g / (1.0 + s_g), W, net, np.maximum(W - E, 0.0))
