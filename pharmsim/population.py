@@ -1,0 +1,759 @@
+"""Virtual populations: inter-individual variability, covariates and interactions, drawn reproducibly.
+
+A :class:`Population` is drawn once (from an explicit :class:`numpy.random.Generator` or an int seed) and
+then applied to any parameter mapping, for example a :class:`pharmsim.pk.PKModel`'s parameters
+(:func:`apply_population` returns the model with (N,) parameter arrays; simulators solve all subjects at
+once). For subject i and a parameter P with typical value P_typ::
+
+    P_i = P_typ * exp(eta_i,P)                    log-normal (clearances, volumes, rates ...)
+    logit(P_i) = logit(P_typ) + eta_i,P           for fractions (fu, F, fm, fpre_*), so P_i stays in (0, 1)
+    eta_i ~ N(0, Omega),  Omega = diag(omega) R diag(omega)     omega = SD of the log (logit), R = correlation
+
+then the covariates multiply (in this order):
+
+- body weight WT (Anderson & Holford 2008, doi:10.1146/annurev.pharmtox.48.113006.094708):
+  ``CL, Q, Q2, Vmax x (WT/70)^0.75``; ``V, Vp, Vp2 x (WT/70)^1`` (exponents from ``data/covariates.csv``);
+- a CYP3A4 inhibitor taken alongside, removing a fraction I of CYP3A4 activity (static model, Rowland &
+  Matin 1973, doi:10.1007/BF01059461, ``I = ([I]/Ki) / (1 + [I]/Ki)``)::
+
+      CL_c      -> CL_c * (1 - fm3A4_c * I)                 each compound c with a CYP3A4 fraction fm3A4_c
+      fm_m      -> fm_m * (1 - I) / (1 - fm3A4_p * I)       metabolite m formed by CYP3A4 from parent p
+      fpre_m    -> fpre_m * (1 - I)                         presystemic formation of m
+
+  so the formation clearance ``fm_m CL_p`` falls by ``(1 - I)`` and the parent's exposure rises by
+  ``1 / (1 - fm3A4_p I)`` (``1/(1 - fm)`` for complete inhibition): the 7-OH-MG/MG ratio falls;
+- hepatic impairment (Child-Pugh A/B/C): the clearances of hepatically cleared compounds x a ratio.
+
+Every number of the covariate model comes from ``data/covariates.csv`` with its source and status
+(:func:`covariate_effects`); read the notes: the MG fm,CYP3A4 is a rat value, rats disagree with the human in
+vitro picture about 7-OH-MG, and the severe-impairment ratio is an assumption.
+
+Also here: population summaries (median and 5-95 % bands, :func:`summarize`), a band figure
+(:func:`plot_bands`) and a progress bar helper (:func:`progress`) for long population runs.
+
+Not for: solving (see :mod:`pharmsim.pk`, :mod:`pharmsim.model`), dose protocols (see
+:mod:`pharmsim.titration`). This software is for teaching and research, not dosing advice.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from .validate import PharmsimError, require_choice, require_finite, suggest
+
+__all__ = [
+    "REFERENCE_WEIGHT_KG",
+    "WEIGHT_RANGE_KG",
+    "CYP3A4_LEVELS",
+    "HEPATIC_LEVELS",
+    "CovariateEffects",
+    "covariate_effects",
+    "Covariates",
+    "Population",
+    "apply_population",
+    "population_parameters",
+    "summarize",
+    "tidy_from_array",
+    "plot_bands",
+    "progress",
+]
+
+#: Reference body weight of the allometric model (kg); Anderson & Holford 2008.
+REFERENCE_WEIGHT_KG = 70.0
+#: Accepted adult body weights (kg): the allometric model is not meant for children or extremes.
+WEIGHT_RANGE_KG = (30.0, 200.0)
+#: Levels of a CYP3A4 inhibitor taken alongside (FDA categories; magnitudes in data/covariates.csv).
+CYP3A4_LEVELS = ("none", "moderate", "strong")
+#: Hepatic impairment levels and their Child-Pugh classes.
+HEPATIC_LEVELS = ("none", "mild", "moderate", "severe")
+_CHILD_PUGH = {"mild": "Child-Pugh A", "moderate": "Child-Pugh B", "severe": "Child-Pugh C"}
+
+_CL_SUFFIXES = ("CL_L_per_h", "Q_L_per_h", "Q2_L_per_h", "Vmax_nmol_per_h")
+_V_SUFFIXES = ("V_L", "Vp_L", "Vp2_L")
+_FRACTION_SUFFIXES = ("fu", "F", "fm")
+_MAX_SUBJECTS = 10_000_000
+
+
+# ------------------------------------------------------------------------------------------ covariate model
+@dataclass(frozen=True)
+class CovariateEffects:
+    """The numbers of the covariate model (read them from the library with :func:`covariate_effects`).
+
+    Attributes
+    ----------
+    cl_exponent, v_exponent : float
+        Allometric exponents of clearances and volumes (1).
+    fm_cyp3a4 : mapping compound -> fraction
+        Fraction of each compound's (apparent) clearance carried by CYP3A4.
+    cyp3a4_formed : tuple of (parent, metabolite)
+        Metabolites formed by CYP3A4 (their fm and fpre fall with inhibition).
+    inhibited_fraction : mapping level -> fraction
+        Fraction I of CYP3A4 activity removed by each inhibitor level (``'none'`` -> 0).
+    hepatic_cl_ratio : mapping level -> ratio
+        Clearance multiplier of each hepatic impairment level (``'none'`` -> 1).
+    hepatic_compounds : tuple of str
+        Compounds whose clearance hepatic impairment scales.
+    sources : mapping
+        ``{name: 'source [status]'}`` for every number.
+    """
+
+    cl_exponent: float = 0.75
+    v_exponent: float = 1.0
+    fm_cyp3a4: Mapping[str, float] = field(default_factory=dict)
+    cyp3a4_formed: tuple[tuple[str, str], ...] = (("MG", "7-OH-MG"),)
+    inhibited_fraction: Mapping[str, float] = field(default_factory=lambda: {"none": 0.0})
+    hepatic_cl_ratio: Mapping[str, float] = field(default_factory=lambda: {"none": 1.0})
+    hepatic_compounds: tuple[str, ...] = ("MG", "7-OH-MG")
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        s = object.__setattr__
+        for name in ("cl_exponent", "v_exponent"):
+            s(self, name, float(require_finite(name, getattr(self, name))))
+        fm = {str(k): float(_fraction(f"fm_cyp3a4[{k!r}]", v)) for k, v in dict(self.fm_cyp3a4).items()}
+        s(self, "fm_cyp3a4", MappingProxyType(fm))
+        inh = {"none": 0.0, **{str(k): float(_fraction(f"inhibited_fraction[{k!r}]", v))
+                               for k, v in dict(self.inhibited_fraction).items()}}
+        if inh["none"] != 0.0:
+            raise PharmsimError(f"inhibited_fraction['none'] must be 0; got {inh['none']}")
+        s(self, "inhibited_fraction", MappingProxyType(inh))
+        hep = {"none": 1.0, **{str(k): float(_fraction(f"hepatic_cl_ratio[{k!r}]", v))
+                               for k, v in dict(self.hepatic_cl_ratio).items()}}
+        if hep["none"] != 1.0:
+            raise PharmsimError(f"hepatic_cl_ratio['none'] must be 1; got {hep['none']}")
+        s(self, "hepatic_cl_ratio", MappingProxyType(hep))
+        s(self, "cyp3a4_formed", tuple((str(p), str(m)) for p, m in self.cyp3a4_formed))
+        for parent, met in self.cyp3a4_formed:
+            if parent not in fm:
+                raise PharmsimError(f"cyp3a4_formed names {met!r} formed from {parent!r} by CYP3A4, so fm_cyp3a4 "
+                                    f"needs an entry for {parent!r}; got {list(fm)}")
+        s(self, "hepatic_compounds", tuple(str(c) for c in self.hepatic_compounds))
+        s(self, "sources", MappingProxyType(dict(self.sources)))
+
+    def table(self) -> pd.DataFrame:
+        """Every number with its source (for reports and teaching)."""
+        rows = [("allometric exponent of clearances", self.cl_exponent, "1", self.sources.get("cl_exponent", "")),
+                ("allometric exponent of volumes", self.v_exponent, "1", self.sources.get("v_exponent", ""))]
+        rows += [(f"fm,CYP3A4 of {c}", v, "fraction", self.sources.get(f"fm_cyp3a4.{c}", ""))
+                 for c, v in self.fm_cyp3a4.items()]
+        rows += [(f"CYP3A4 inhibited fraction, {lvl} inhibitor", v, "fraction",
+                  self.sources.get(f"inhibited_fraction.{lvl}", "")) for lvl, v in self.inhibited_fraction.items()]
+        rows += [(f"hepatic clearance ratio, {lvl} impairment", v, "ratio",
+                  self.sources.get(f"hepatic_cl_ratio.{lvl}", "")) for lvl, v in self.hepatic_cl_ratio.items()]
+        return pd.DataFrame(rows, columns=["quantity", "value", "unit", "source"])
+
+
+def covariate_effects(library=None) -> CovariateEffects:
+    """The documented default covariate model, every number read from ``data/covariates.csv``.
+
+    Parameters
+    ----------
+    library : pharmsim.library.Library, optional
+        Default: :func:`pharmsim.library.load_library`. Use ``Library.with_value`` / ``prefer`` to change a
+        number (e.g. ``with_value('fm', 'MG', 'CYP3A4', 0.8, 'fraction')``).
+    """
+    if library is None:
+        from .library import load_library
+
+        library = load_library()
+    src = {}
+
+    def get(key, quantity, compound, target, unit):
+        par = library.parameter(quantity, compound, target)
+        src[key] = f"{par.source} [{par.status}]"
+        return float(library.value(quantity, compound, target, unit))
+
+    cl_exp = get("cl_exponent", "exponent_CL", "-", "allometry", "1")
+    v_exp = get("v_exponent", "exponent_V", "-", "allometry", "1")
+    fm = {c: get(f"fm_cyp3a4.{c}", "fm", c, "CYP3A4", "fraction") for c in ("MG", "7-OH-MG")}
+    inh = {lvl: get(f"inhibited_fraction.{lvl}", "inhibited_fraction", "-", f"CYP3A4 inhibitor {lvl}", "fraction")
+           for lvl in ("moderate", "strong")}
+    hep = {lvl: get(f"hepatic_cl_ratio.{lvl}", "hepatic_CL_ratio", "-", cp, "fraction")
+           for lvl, cp in _CHILD_PUGH.items()}
+    return CovariateEffects(cl_exponent=cl_exp, v_exponent=v_exp, fm_cyp3a4=fm, inhibited_fraction=inh,
+                            hepatic_cl_ratio=hep, sources=src)
+
+
+@dataclass(frozen=True)
+class Covariates:
+    """Covariates of a virtual population (each a population-wide value or one value per subject).
+
+    Parameters
+    ----------
+    body_weight_kg : float or (N,) array, optional
+        Body weight (kg, within :data:`WEIGHT_RANGE_KG`). ``None``: everyone at the 70 kg reference.
+        With ``body_weight_sd_log > 0`` a scalar is the median of a log-normal distribution truncated to
+        :data:`WEIGHT_RANGE_KG` (drawn by inverse CDF, so no subject is discarded or clipped).
+    body_weight_sd_log : float
+        SD of log body weight (>= 0).
+    cyp3a4_inhibitor : str, float or sequence
+        A level of :data:`CYP3A4_LEVELS`, or the fraction of CYP3A4 activity inhibited (0-1), for everyone
+        or per subject.
+    hepatic_impairment : str or sequence
+        A level of :data:`HEPATIC_LEVELS` (none, mild = Child-Pugh A, moderate = B, severe = C).
+
+    Any object with these attributes (e.g. :class:`pharmsim.scenario.Covariates`) or a dict is accepted too.
+    """
+
+    body_weight_kg: object = None
+    body_weight_sd_log: float = 0.0
+    cyp3a4_inhibitor: object = "none"
+    hepatic_impairment: object = "none"
+
+
+def _fraction(name, value):
+    arr = require_finite(name, value)
+    bad = (arr < 0) | (arr > 1)
+    if bad.any():
+        raise PharmsimError(f"{name} must be a fraction in [0, 1]; got {arr[bad].flat[0].item()!r}")
+    return arr
+
+
+def _as_covariates(cov) -> Covariates:
+    if cov is None:
+        return Covariates()
+    if isinstance(cov, Covariates):
+        return cov
+    if isinstance(cov, Mapping):
+        known = ("body_weight_kg", "body_weight_sd_log", "cyp3a4_inhibitor", "hepatic_impairment")
+        for k in cov:
+            if k not in known:
+                raise PharmsimError(f"covariates has an unknown key {k!r}{suggest(k, known)}; known: {list(known)}")
+        return Covariates(**dict(cov))
+    try:
+        return Covariates(body_weight_kg=cov.body_weight_kg, body_weight_sd_log=cov.body_weight_sd_log,
+                          cyp3a4_inhibitor=cov.cyp3a4_inhibitor, hepatic_impairment=cov.hepatic_impairment)
+    except AttributeError:
+        raise PharmsimError("covariates must be a pharmsim.population.Covariates, a dict or an object with "
+                            "body_weight_kg, body_weight_sd_log, cyp3a4_inhibitor and hepatic_impairment; got "
+                            f"{type(cov).__name__}") from None
+
+
+def _check_weights(name: str, w: np.ndarray) -> np.ndarray:
+    lo, hi = WEIGHT_RANGE_KG
+    bad = (w < lo) | (w > hi)
+    if bad.any():
+        raise PharmsimError(f"{name} must be an adult body weight in [{lo:g}, {hi:g}] kg; "
+                            f"got {w[bad].flat[0].item()!r}")
+    return w
+
+
+def _per_subject(name: str, value, n: int) -> list:
+    """A scalar or string for everyone, or a sequence of length n."""
+    if isinstance(value, str) or np.ndim(value) == 0:
+        return [value] * n
+    seq = list(value)
+    if len(seq) != n:
+        raise PharmsimError(f"{name} must be one value or one per subject ({n}); got {len(seq)} values")
+    return seq
+
+
+def _cyp_levels(value, n: int, effects: CovariateEffects) -> tuple[np.ndarray, np.ndarray]:
+    labels, frac = [], np.empty(n)
+    for i, v in enumerate(_per_subject("cyp3a4_inhibitor", value, n)):
+        if isinstance(v, str):
+            require_choice("cyp3a4_inhibitor", v, tuple(effects.inhibited_fraction))
+            labels.append(v)
+            frac[i] = effects.inhibited_fraction[v]
+        else:
+            if isinstance(v, bool) or v is None:
+                raise PharmsimError(f"cyp3a4_inhibitor must be one of {list(effects.inhibited_fraction)} or a "
+                                    f"fraction of CYP3A4 activity inhibited in [0, 1]; got {v!r}")
+            frac[i] = float(_fraction("cyp3a4_inhibitor (fraction of CYP3A4 activity inhibited)", v))
+            labels.append("none" if frac[i] == 0 else f"I={frac[i]:g}")
+    return np.array(labels, dtype=object), frac
+
+
+def _hep_levels(value, n: int, effects: CovariateEffects) -> tuple[np.ndarray, np.ndarray]:
+    labels = _per_subject("hepatic_impairment", value, n)
+    for v in labels:
+        if not isinstance(v, str):
+            raise PharmsimError(f"hepatic_impairment must be one of {list(effects.hepatic_cl_ratio)}; got {v!r}")
+        require_choice("hepatic_impairment", v, tuple(effects.hepatic_cl_ratio))
+    return np.array(labels, dtype=object), np.array([effects.hepatic_cl_ratio[v] for v in labels], dtype=float)
+
+
+# ------------------------------------------------------------------------------------------ correlation
+def _correlation_matrix(correlation, names: list[str]) -> np.ndarray:
+    K = len(names)
+    if correlation is None:
+        return np.eye(K)
+    if isinstance(correlation, Mapping):
+        R = np.eye(K)
+        for key, r in correlation.items():
+            parts = [s.strip() for s in key.split(",")] if isinstance(key, str) else list(key)
+            if len(parts) != 2 or parts[0] == parts[1]:
+                raise PharmsimError(f"correlation keys must name two different parameters ('P1,P2' or (P1, P2)); "
+                                    f"got {key!r}")
+            for p in parts:
+                if p not in names:
+                    raise PharmsimError(f"correlation names {p!r}, which has no omega entry; expected one of "
+                                        f"{names}{suggest(p, names)}")
+            r = float(require_finite(f"correlation[{key!r}]", r))
+            i, j = names.index(parts[0]), names.index(parts[1])
+            if R[i, j] != 0 and R[i, j] != r:
+                raise PharmsimError(f"correlation of {parts[0]!r} and {parts[1]!r} is given twice with different "
+                                    f"values ({R[i, j]} and {r})")
+            R[i, j] = R[j, i] = r
+    else:
+        R = require_finite("correlation", correlation)
+        if R.shape != (K, K):
+            raise PharmsimError(f"correlation must be a ({K}, {K}) matrix in the order of omega ({names}); "
+                                f"got shape {R.shape}")
+        if not np.allclose(R, R.T, rtol=0, atol=1e-12):
+            i, j = np.unravel_index(np.argmax(np.abs(R - R.T)), R.shape)
+            raise PharmsimError(f"correlation must be symmetric; got R[{i},{j}] = {R[i, j]} but R[{j},{i}] = {R[j, i]}")
+        diag = np.diag(R)
+        if not np.all(diag == 1.0):
+            k = int(np.argmax(diag != 1.0))
+            raise PharmsimError(f"correlation must have a unit diagonal; got {diag[k]!r} for {names[k]!r}")
+    off = np.abs(R - np.eye(K))
+    if np.any(off > 1):
+        i, j = np.unravel_index(np.argmax(off), R.shape)
+        raise PharmsimError(f"correlation of {names[i]!r} and {names[j]!r} must be in [-1, 1]; got {R[i, j]}")
+    eig = np.linalg.eigvalsh(R) if K else np.array([1.0])
+    if eig.min() <= 1e-10:
+        raise PharmsimError(f"correlation matrix must be positive definite; its smallest eigenvalue is "
+                            f"{eig.min():.3g} (names {names})")
+    return R
+
+
+# ------------------------------------------------------------------------------------------ population
+def _rng(rng) -> tuple[np.random.Generator | None, int | None]:
+    if rng is None:
+        return None, None
+    if isinstance(rng, np.random.Generator):
+        return rng, None
+    if isinstance(rng, (bool, np.bool_)) or not isinstance(rng, (int, np.integer)) or rng < 0:
+        raise PharmsimError(f"rng must be a numpy.random.Generator or an int seed >= 0; got {rng!r}")
+    return np.random.default_rng(int(rng)), int(rng)
+
+
+def _is_fraction(name: str) -> bool:
+    short = name.rsplit(".", 1)[-1]
+    return short in _FRACTION_SUFFIXES or short.startswith("fpre_")
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """N virtual subjects: random effects and covariates, drawn once at construction.
+
+    Parameters
+    ----------
+    n : int
+        Number of subjects (>= 1).
+    omega : mapping name -> float, optional
+        SD of the log (logit for fractions) of each varied parameter, by qualified name (``'MG.CL_L_per_h'``);
+        0 keeps everyone at the typical value.
+    correlation : (K, K) array or mapping, optional
+        Correlation of the random effects, in the order of ``omega`` or as ``{('P1', 'P2'): r}`` /
+        ``{'P1,P2': r}``. Must be symmetric with a unit diagonal and positive definite.
+    covariates : Covariates, dict or object with the same attributes, optional
+    rng : numpy.random.Generator or int, optional
+        The only source of randomness (an int is a seed for :func:`numpy.random.default_rng`). Required when
+        anything is random (an omega > 0 or a body-weight distribution). Draw order: the random effects
+        (N x K standard normals), then body weights.
+    effects : CovariateEffects, optional
+        Default :func:`covariate_effects` (``data/covariates.csv``) when a covariate needs it.
+
+    Attributes
+    ----------
+    eta : mapping name -> (N,) array
+        Random effects (log or logit scale).
+    body_weight_kg, cyp3a4_inhibited_fraction, hepatic_cl_ratio : (N,) arrays
+    cyp3a4_inhibitor, hepatic_impairment : (N,) object arrays of labels
+    seed : int or None
+        The seed when ``rng`` was an int.
+    """
+
+    n: int
+    omega: Mapping[str, float] = field(default_factory=dict)
+    correlation: object = None
+    covariates: object = None
+    rng: object = field(default=None, repr=False)
+    effects: CovariateEffects | None = field(default=None, repr=False)
+    eta: Mapping[str, np.ndarray] = field(init=False, repr=False)
+    body_weight_kg: np.ndarray = field(init=False, repr=False)
+    cyp3a4_inhibitor: np.ndarray = field(init=False, repr=False)
+    cyp3a4_inhibited_fraction: np.ndarray = field(init=False, repr=False)
+    hepatic_impairment: np.ndarray = field(init=False, repr=False)
+    hepatic_cl_ratio: np.ndarray = field(init=False, repr=False)
+    seed: int | None = field(init=False)
+
+    def __post_init__(self):
+        s = object.__setattr__
+        n = self.n
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1 or n > _MAX_SUBJECTS:
+            raise PharmsimError(f"n (number of subjects) must be a whole number in [1, {_MAX_SUBJECTS}]; got {n!r}")
+        n = int(n)
+        s(self, "n", n)
+        if not isinstance(self.omega, Mapping):
+            raise PharmsimError("omega must be a mapping {parameter name: SD of log}; got "
+                                f"{type(self.omega).__name__}")
+        omega = {}
+        for k, v in self.omega.items():
+            if not isinstance(k, str) or not k:
+                raise PharmsimError(f"omega keys must be parameter names such as 'MG.CL_L_per_h'; got {k!r}")
+            w = require_finite(f"omega[{k!r}]", v)
+            if w.ndim != 0 or w < 0:
+                raise PharmsimError(f"omega[{k!r}] must be a finite number >= 0 (SD of log); got {v!r}")
+            omega[k] = float(w)
+        s(self, "omega", MappingProxyType(omega))
+        names = list(omega)
+        R = _correlation_matrix(self.correlation, names)
+        s(self, "correlation", R)
+        cov = _as_covariates(self.covariates)
+        s(self, "covariates", cov)
+        gen, seed = _rng(self.rng)
+        s(self, "seed", seed)
+        sd_w = float(require_finite("body_weight_sd_log", cov.body_weight_sd_log))
+        if sd_w < 0:
+            raise PharmsimError(f"body_weight_sd_log must be a finite number >= 0; got {cov.body_weight_sd_log!r}")
+        random = any(w > 0 for w in omega.values()) or sd_w > 0
+        if random and gen is None:
+            raise PharmsimError("rng must be given (a numpy.random.Generator or an int seed) when the population "
+                                "is random (omega > 0 or body_weight_sd_log > 0); pharmsim has no hidden seed")
+        # random effects: eta = z L^T diag(omega)
+        K = len(names)
+        if K and any(w > 0 for w in omega.values()):
+            z = gen.standard_normal((n, K))
+            L = np.linalg.cholesky(R)
+            eta = (z @ L.T) * np.array([omega[k] for k in names])
+        else:
+            eta = np.zeros((n, K))
+        s(self, "eta", MappingProxyType({k: eta[:, j].copy() for j, k in enumerate(names)}))
+        # body weight
+        if cov.body_weight_kg is None:
+            if sd_w > 0:
+                raise PharmsimError("body_weight_sd_log > 0 needs a median body_weight_kg")
+            wt = np.full(n, REFERENCE_WEIGHT_KG)
+        else:
+            w = require_finite("body_weight_kg", cov.body_weight_kg, "kg")
+            if w.ndim == 0:
+                _check_weights("body_weight_kg", w)
+                wt = np.full(n, float(w)) if sd_w == 0 else _truncated_lognormal(gen, float(w), sd_w, n)
+            elif w.shape == (n,):
+                if sd_w > 0:
+                    raise PharmsimError("body_weight_sd_log must be 0 when body_weight_kg gives one weight per subject")
+                wt = _check_weights("body_weight_kg", w.astype(float).copy())
+            else:
+                raise PharmsimError(f"body_weight_kg must be one weight or one per subject ({n}); got shape {w.shape}")
+        s(self, "body_weight_kg", wt)
+        effects = self.effects
+        needs_effects = (cov.body_weight_kg is not None or not _all_default(cov.cyp3a4_inhibitor, "none")
+                         or not _all_default(cov.hepatic_impairment, "none"))
+        if effects is None:
+            effects = covariate_effects() if needs_effects else CovariateEffects(cyp3a4_formed=())
+        elif not isinstance(effects, CovariateEffects):
+            raise PharmsimError(f"effects must be a CovariateEffects; got {type(effects).__name__}")
+        s(self, "effects", effects)
+        lab, frac = _cyp_levels(cov.cyp3a4_inhibitor, n, effects)
+        s(self, "cyp3a4_inhibitor", lab)
+        s(self, "cyp3a4_inhibited_fraction", frac)
+        lab, ratio = _hep_levels(cov.hepatic_impairment, n, effects)
+        s(self, "hepatic_impairment", lab)
+        s(self, "hepatic_cl_ratio", ratio)
+        for a in (self.body_weight_kg, self.cyp3a4_inhibitor, self.cyp3a4_inhibited_fraction,
+                  self.hepatic_impairment, self.hepatic_cl_ratio, *self.eta.values()):
+            a.setflags(write=False)
+
+    # ------------------------------------------------------------------------------------ use
+    def parameters(self, base: Mapping[str, object], *, strict: bool = True) -> dict[str, np.ndarray]:
+        """Per-subject values of every parameter in ``base`` (typical values: scalars or (N,) arrays).
+
+        Returns ``{name: (N,) array}`` for every key of ``base`` (see the module docstring for the
+        equations). With ``strict=True`` every ``omega`` name must be in ``base`` (a typo raises with a
+        suggestion); ``strict=False`` applies only the names found (e.g. PK and PD mappings separately).
+        A subject with eta = 0 and reference covariates gets exactly the typical value.
+        """
+        if not isinstance(base, Mapping):
+            raise PharmsimError(f"base must be a mapping of parameter names to values; got {type(base).__name__}")
+        if strict:
+            for k in self.omega:
+                if k not in base:
+                    raise PharmsimError(f"omega names {k!r}, which is not a parameter here{suggest(k, list(base))}; "
+                                        f"parameters: {list(base)}")
+        n = self.n
+        out = {}
+        for k, v in base.items():
+            a = require_finite(k, v)
+            if a.ndim > 1 or (a.ndim == 1 and a.shape != (n,)):
+                raise PharmsimError(f"{k} must be a scalar or one value per subject ({n}); got shape {a.shape}")
+            out[k] = np.array(np.broadcast_to(a, (n,)), dtype=float)
+        for k, w in self.omega.items():
+            if k not in out or w == 0:
+                continue
+            e = self.eta[k]
+            if _is_fraction(k):
+                p = out[k]
+                if np.any((p <= 0) | (p >= 1)):
+                    raise PharmsimError(f"{k} is a fraction at 0 or 1 ({p[(p <= 0) | (p >= 1)][0]!r}); its "
+                                        "variability is on the logit scale and needs a value strictly inside (0, 1)")
+                out[k] = 1.0 / (1.0 + (1.0 - p) / p * np.exp(-e))
+            else:
+                out[k] = out[k] * np.exp(e)
+        eff = self.effects
+        wr = self.body_weight_kg / REFERENCE_WEIGHT_KG
+        I = self.cyp3a4_inhibited_fraction
+        for k in out:
+            short = k.rsplit(".", 1)[-1]
+            compound = k.split(".", 1)[0]
+            if short in _CL_SUFFIXES:
+                out[k] = out[k] * wr ** eff.cl_exponent
+            elif short in _V_SUFFIXES:
+                out[k] = out[k] * wr ** eff.v_exponent
+            if short == "CL_L_per_h":
+                if compound in eff.fm_cyp3a4:
+                    out[k] = out[k] * (1.0 - eff.fm_cyp3a4[compound] * I)
+                if compound in eff.hepatic_compounds:
+                    out[k] = out[k] * self.hepatic_cl_ratio
+        for parent, met in eff.cyp3a4_formed:
+            key = f"{met}.fm"
+            if key in out:
+                out[key] = out[key] * (1.0 - I) / (1.0 - eff.fm_cyp3a4[parent] * I)
+            for k in out:
+                if k.startswith(f"{parent}.") and k.endswith(f".fpre_{met}"):
+                    out[k] = out[k] * (1.0 - I)
+        return out
+
+    def take(self, indices) -> Population:
+        """The subjects ``indices`` (in that order) as a population of their own (same draws)."""
+        idx = np.atleast_1d(np.asarray(indices))
+        if idx.ndim != 1 or idx.size == 0 or idx.dtype.kind not in "iu" or idx.min() < -self.n or idx.max() >= self.n:
+            raise PharmsimError(f"indices must be a non-empty 1-D array of subject numbers in 0..{self.n - 1}; "
+                                f"got {indices!r}")
+        new = object.__new__(Population)
+        s = object.__setattr__
+        s(new, "n", int(idx.size))
+        s(new, "omega", self.omega)
+        s(new, "correlation", self.correlation)
+        s(new, "covariates", self.covariates)
+        s(new, "rng", None)
+        s(new, "effects", self.effects)
+        s(new, "seed", self.seed)
+        s(new, "eta", MappingProxyType({k: v[idx] for k, v in self.eta.items()}))
+        for name in ("body_weight_kg", "cyp3a4_inhibitor", "cyp3a4_inhibited_fraction", "hepatic_impairment",
+                     "hepatic_cl_ratio"):
+            s(new, name, getattr(self, name)[idx])
+        return new
+
+    def table(self) -> pd.DataFrame:
+        """One row per subject: covariates and random effects (``eta[<name>]``)."""
+        df = pd.DataFrame({"subject": np.arange(self.n), "body_weight_kg": self.body_weight_kg,
+                           "cyp3a4_inhibitor": self.cyp3a4_inhibitor,
+                           "cyp3a4_inhibited_fraction": self.cyp3a4_inhibited_fraction,
+                           "hepatic_impairment": self.hepatic_impairment, "hepatic_cl_ratio": self.hepatic_cl_ratio})
+        for k, v in self.eta.items():
+            df[f"eta[{k}]"] = v
+        return df
+
+
+def _all_default(value, default: str) -> bool:
+    if isinstance(value, str):
+        return value == default
+    if np.ndim(value) == 0:
+        return False
+    return all(isinstance(v, str) and v == default for v in value)
+
+
+def _truncated_lognormal(gen, median: float, sd_log: float, n: int) -> np.ndarray:
+    """Log-normal(median, sd_log) truncated to WEIGHT_RANGE_KG by inverse CDF (one uniform per subject)."""
+    from scipy.special import ndtr, ndtri
+
+    lo, hi = (np.log(b / median) / sd_log for b in WEIGHT_RANGE_KG)
+    a, b = ndtr(lo), ndtr(hi)
+    u = gen.random(n)
+    z = ndtri(a + u * (b - a))
+    return _check_weights("body_weight_kg (drawn)", median * np.exp(sd_log * z))
+
+
+def population_parameters(population: Population, model) -> dict[str, np.ndarray]:
+    """``{PK parameter name: (N,) array}`` of ``model`` (a :class:`pharmsim.pk.PKModel`) for ``population``."""
+    if not isinstance(population, Population):
+        raise PharmsimError(f"population must be a Population; got {type(population).__name__}")
+    return population.parameters(model.parameters)
+
+
+def apply_population(population: Population, model):
+    """``model`` (a :class:`pharmsim.pk.PKModel`) with (N,) parameter arrays for the N subjects.
+
+    Use with the composed model: ``model.with_pk(apply_population(pop, model.pk))``.
+    """
+    if model.n_subjects > 1 and model.n_subjects != population.n:
+        raise PharmsimError(f"model has parameters for {model.n_subjects} subjects but the population has "
+                            f"{population.n}")
+    return model.with_parameters(population_parameters(population, model))
+
+
+# ------------------------------------------------------------------------------------------ summaries
+def tidy_from_array(values, t_h, **labels) -> pd.DataFrame:
+    """An (N, T) array as a tidy table: ``subject, time_h, <labels...>, value``."""
+    v, t = _check_nt(values, t_h)
+    N, T = v.shape
+    df = pd.DataFrame({"subject": np.repeat(np.arange(N), T), "time_h": np.tile(t, N)})
+    for k, lab in labels.items():
+        df[k] = lab
+    df["value"] = v.reshape(-1)
+    return df
+
+
+def _check_nt(values, t_h):
+    v = require_finite("values", values)
+    if v.ndim == 1:
+        v = v[None, :]
+    if v.ndim != 2:
+        raise PharmsimError(f"values must be an (N subjects, T times) array; got shape {v.shape}")
+    if t_h is None:
+        raise PharmsimError("t_h (the T output times in h) must be given with an array of values")
+    t = require_finite("t_h", t_h, "h")
+    if t.shape != (v.shape[1],):
+        raise PharmsimError(f"t_h must have one time per column of values ({v.shape[1]}); got shape {t.shape}")
+    return v, t
+
+
+def _pct_name(p: float) -> str:
+    return f"p{p:g}"
+
+
+def summarize(values, t_h=None, *, lower: float = 5.0, upper: float = 95.0) -> pd.DataFrame:
+    """Population median and percentile band per time (and per label), in tidy form.
+
+    Parameters
+    ----------
+    values : (N, T) array or DataFrame
+        Per-subject results; or a tidy table with columns ``subject``, ``time_h``, ``value`` (any further
+        columns except ``subject`` and ``value``, e.g. quantity, compound, unit, are grouping labels).
+    t_h : (T,) array
+        Output times (h) for an array.
+    lower, upper : float
+        Percentiles of the band (default 5 and 95; numpy's linear interpolation).
+
+    Returns
+    -------
+    DataFrame
+        ``time_h, <labels...>, median, p<lower>, p<upper>, mean, n_subjects`` (same column names as
+        :meth:`pharmsim.result.Result.summary`).
+    """
+    lower = float(require_finite("lower", lower))
+    upper = float(require_finite("upper", upper))
+    if not 0 <= lower < 50 < upper <= 100:
+        raise PharmsimError(f"percentiles must satisfy 0 <= lower < 50 < upper <= 100; got {lower}, {upper}")
+    lo_name, hi_name = _pct_name(lower), _pct_name(upper)
+    if isinstance(values, pd.DataFrame):
+        missing = [c for c in ("subject", "time_h", "value") if c not in values.columns]
+        if missing:
+            raise PharmsimError(f"a tidy table must have columns subject, time_h, value; missing {missing}")
+        if values.empty:
+            raise PharmsimError("the tidy table is empty")
+        v = require_finite("value", values["value"].to_numpy(dtype=float))
+        keys = ["time_h"] + [c for c in values.columns if c not in ("subject", "time_h", "value")]
+        g = values.assign(value=v).groupby(keys, sort=False, dropna=False)["value"]
+        out = g.agg(median="median", mean="mean", n_subjects="count").reset_index()
+        q = g.quantile([lower / 100, upper / 100]).unstack()
+        out[lo_name] = q[lower / 100].to_numpy()
+        out[hi_name] = q[upper / 100].to_numpy()
+        return out[keys + ["median", lo_name, hi_name, "mean", "n_subjects"]]
+    v, t = _check_nt(values, t_h)
+    lo, med, hi = np.percentile(v, [lower, 50.0, upper], axis=0)
+    return pd.DataFrame({"time_h": t, "median": med, lo_name: lo, hi_name: hi, "mean": v.mean(axis=0),
+                         "n_subjects": v.shape[0]})
+
+
+def plot_bands(data, t_h=None, *, ax=None, label: str | None = None, color=None, ylabel: str | None = None,
+               lower: float = 5.0, upper: float = 95.0, title: str | None = None):
+    """Population median (line) and percentile band (shaded) over time; returns the Axes.
+
+    ``data`` is an (N, T) array (with ``t_h``) or a one-series summary from :func:`summarize` /
+    :meth:`pharmsim.result.Result.summary` (columns ``time_h``, ``median``, ``p<lower>``, ``p<upper>``).
+    Plots never solve: pass finished results.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    elif not isinstance(ax, Axes):
+        raise PharmsimError(f"ax must be a matplotlib Axes or None; got {type(ax).__name__}")
+    if isinstance(data, pd.DataFrame):
+        lo_name, hi_name = _pct_name(lower), _pct_name(upper)
+        missing = [c for c in ("time_h", "median", lo_name, hi_name) if c not in data.columns]
+        if missing:
+            raise PharmsimError(f"a summary table needs columns time_h, median, {lo_name}, {hi_name}; "
+                                f"missing {missing}")
+        if data["time_h"].duplicated().any():
+            raise PharmsimError("the summary has several rows per time (several series): select one series first")
+        s = data
+    else:
+        s = summarize(data, t_h, lower=lower, upper=upper)
+        lo_name, hi_name = _pct_name(lower), _pct_name(upper)
+    n = int(s["n_subjects"].max()) if "n_subjects" in s.columns else None
+    line = ax.plot(s["time_h"], s["median"], color=color, linewidth=2.5,
+                   label=(label or "median") + (f" (median, N = {n})" if n and label else ""))[0]
+    if n is None or n > 1:
+        band = f"{lower:g}-{upper:g} % of subjects" if label is None else f"{label}: {lower:g}-{upper:g} %"
+        ax.fill_between(s["time_h"], s[lo_name], s[hi_name], color=line.get_color(), alpha=0.25, linewidth=0,
+                        label=band)
+    ax.set_xlabel("time (h)", fontsize=14)
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=14)
+    if title:
+        ax.set_title(title, fontsize=16)
+    ax.tick_params(labelsize=12)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=12)
+    return ax
+
+
+# ------------------------------------------------------------------------------------------ progress
+class _Silent:
+    """A do-nothing stand-in for a tqdm bar (iterates, updates and closes silently)."""
+
+    def __init__(self, iterable=None):
+        self._it = iterable
+
+    def __iter__(self):
+        return iter(self._it if self._it is not None else ())
+
+    def update(self, n=1):
+        return None
+
+    def set_postfix_str(self, *args, **kwargs):
+        return None
+
+    def close(self):
+        return None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def progress(iterable: Iterable | None = None, *, total: int | None = None, desc: str | None = None,
+             quiet: bool = False, unit: str = "subject", stream=None):
+    """A progress bar (tqdm) for long population runs; silent when quiet, not a terminal, or tqdm absent.
+
+    Use as an iterator (``for chunk in progress(chunks, desc='solving')``) or as a context manager with
+    ``update`` (``with progress(total=N) as bar: ... bar.update(k)``), e.g. as the ``progress`` callback of
+    :func:`pharmsim.model.simulate` (``progress=bar.update``). tqdm is optional (``pip install
+    pharmsim[progress]``). ``stream`` defaults to ``sys.stderr``; the bar shows only if it is a TTY.
+    """
+    stream = sys.stderr if stream is None else stream
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError):
+        tty = False
+    if quiet or not tty:
+        return _Silent(iterable)
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _Silent(iterable)
+    return tqdm(iterable, total=total, desc=desc, unit=unit, file=stream, leave=False)
