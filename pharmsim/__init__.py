@@ -5,6 +5,7 @@ For teaching and research, not dosing advice. The public API is re-exported here
 
 from ._version import __version__
 from .binding import equilibrium_occupancy, kinetic_occupancy, make_nodes, stage_times
+from .comparison import Comparison, ceiling_table, compare_with_full_agonist, displacement_table
 from .dosing import Doses, EventTable, dose, dose_list, infusion, molar_mass_of, read_event_table, regimen
 from .library import Compound, Library, Parameter, load_library
 from .linear import Inputs, iter_linear, solve_linear
@@ -31,7 +32,20 @@ from .pk import (
     state_table,
 )
 from .pk import solve as solve_pk
-from .plots import occupancy_curves, response_curves, style_axes
+from .plots import occupancy_curves, response_curves, style_axes, time_course
+from .population import (
+    CYP3A4_LEVELS,
+    HEPATIC_LEVELS,
+    CovariateEffects,
+    Covariates,
+    Population,
+    apply_population,
+    covariate_effects,
+    plot_bands,
+    population_parameters,
+    summarize,
+    tidy_from_array,
+)
 from .products import FORMS, Product, product_doses
 from .receptor import (
     Endpoint,
@@ -52,6 +66,18 @@ from .receptor import (
     tau_from_emax,
 )
 from .result import Result, Series
+from .scenario import Scenario, shipped_scenario_path, shipped_scenarios, to_model_inputs
+from .scenario import load as load_scenario
+from .scenario import loads as loads_scenario
+from .titration import (
+    TitrationProtocol,
+    TitrationResult,
+    closed_form_simulator,
+    model_simulator,
+    plot_dose_trajectories,
+    plot_final_doses,
+    titrate,
+)
 from .tolerance import ToleranceParams, simulate_tolerance, steady_state_desensitisation
 from .units import convert, mg_to_nmol, ng_per_mL_to_nM, nM_to_ng_per_mL, nmol_to_mg
 from .validate import PharmsimError
@@ -144,4 +170,36 @@ __all__ = [
     "simulate",
     "Result",
     "Series",
+    "time_course",
+    # the comparison the package exists for
+    "Comparison",
+    "compare_with_full_agonist",
+    "ceiling_table",
+    "displacement_table",
+    # populations, interactions, titration
+    "Population",
+    "Covariates",
+    "CovariateEffects",
+    "covariate_effects",
+    "CYP3A4_LEVELS",
+    "HEPATIC_LEVELS",
+    "apply_population",
+    "population_parameters",
+    "summarize",
+    "tidy_from_array",
+    "plot_bands",
+    "TitrationProtocol",
+    "TitrationResult",
+    "titrate",
+    "closed_form_simulator",
+    "model_simulator",
+    "plot_dose_trajectories",
+    "plot_final_doses",
+    # scenario files
+    "Scenario",
+    "load_scenario",
+    "loads_scenario",
+    "shipped_scenarios",
+    "shipped_scenario_path",
+    "to_model_inputs",
 ]
