@@ -22,11 +22,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import expm
 
 from .validate import PharmsimError, as_float_array, require_finite, require_nonnegative
 
-__all__ = ["Inputs", "iter_linear", "solve_linear", "step_matrices"]
+__all__ = ["Inputs", "expm", "iter_linear", "solve_linear", "step_matrices"]
+
+# Pade coefficients b_0..b_m of exp (Higham 2005, SIAM J Matrix Anal Appl 26:1179, doi:10.1137/04061101X,
+# eq. 2.8) and the largest 1-norm theta_m for which the degree-m approximant is accurate to double precision
+# (Higham 2005, Table 2.3).
+_PADE = {
+    3: (120.0, 60.0, 12.0, 1.0),
+    5: (30240.0, 15120.0, 3360.0, 420.0, 30.0, 1.0),
+    7: (17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0, 1.0),
+}
+_THETA = {3: 1.495585217958292e-2, 5: 2.539398330063230e-1, 7: 9.504178996162932e-1}
 
 
 def _empty_float():
@@ -111,6 +120,80 @@ def _as_index(name, value) -> np.ndarray:
     if arr.dtype.kind not in "iu":
         raise PharmsimError(f"{name} must hold integer state indices; got {value!r}")
     return arr.astype(int)
+
+
+def expm(M) -> np.ndarray:
+    """Matrix exponential of one (n, n) matrix or of a stack (..., n, n), vectorized over the stack.
+
+    Scaling and squaring with a diagonal Pade approximant (Higham 2005, SIAM J Matrix Anal Appl 26:1179,
+    doi:10.1137/04061101X): ``exp(M) = r_m(M / 2^s)^(2^s)``, with ``r_m = q_m^-1 p_m``. One degree
+    m in {3, 5, 7} serves the whole stack: the smallest whose threshold theta_m (Higham 2005, Table 2.3)
+    covers the largest 1-norm; beyond theta_7 each matrix is scaled by its own 2^-s into the theta_7 ball
+    and squared s times. Within that ball ``r_m`` has a backward error below the unit roundoff (Higham 2005,
+    Theorem 2.1), and ``q_m(A) / b_0 = I + E`` with ``||E||_1 < 0.6``, so ``q_m`` is strictly column
+    diagonally dominant and is solved by Gaussian elimination without pivoting, which is then stable
+    (Golub & Van Loan 2013, Thm 3.4.3). Degree 13 is not used: it would need fewer squarings but its
+    denominator is not diagonally dominant. The stack is processed by whole-array products and one
+    vectorized elimination, not one matrix at a time, which is what makes a population of thousands of
+    subjects cheap (scipy.linalg.expm works matrix by matrix).
+    """
+    M = np.asarray(M, dtype=float)
+    if M.ndim < 2 or M.shape[-1] != M.shape[-2]:
+        raise PharmsimError(f"expm needs a square matrix or a stack of them (..., n, n); got shape {M.shape}")
+    if M.size == 0:
+        return M.copy()
+    if not np.all(np.isfinite(M)):
+        raise PharmsimError("expm needs finite matrix entries; got NaN or infinity")
+    n = M.shape[-1]
+    stack = M.shape[:-2]
+    last = np.ascontiguousarray(np.moveaxis(M.reshape((-1, n, n)), 0, -1))  # (n, n, K): stack last
+    return np.ascontiguousarray(np.moveaxis(_expm_last(last), -1, 0)).reshape(stack + (n, n))
+
+
+def _expm_last(M: np.ndarray) -> np.ndarray:
+    """:func:`expm` of a stack stored along the last axis, ``M`` of shape (n, n, K) -> (n, n, K).
+
+    This layout keeps every elementwise operation on long contiguous rows of K values.
+    """
+    n = M.shape[0]
+    norm = np.abs(M).sum(axis=0).max(axis=0)           # 1-norm of each matrix, (K,)
+    top = float(norm.max())
+    m = next((d for d in (3, 5, 7) if top <= _THETA[d]), 7)
+    s = np.zeros(norm.shape, dtype=int)
+    if top > _THETA[7]:
+        s = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300) / _THETA[7]))).astype(int)
+        M = M * np.ldexp(1.0, -s)
+    b = np.asarray(_PADE[m]) / _PADE[m][0]             # scaled so that q_m(A) = I + ...
+    eye = np.eye(n)[:, :, None]
+    powers = [_matmul_last(M, M)]                       # A^2, A^4, A^6
+    for _ in range((m - 1) // 2 - 1):
+        powers.append(_matmul_last(powers[-1], powers[0]))
+    U = _matmul_last(M, b[1] * eye + sum(b[2 * k + 3] * P for k, P in enumerate(powers)))
+    V = b[0] * eye + sum(b[2 * k + 2] * P for k, P in enumerate(powers))
+    R = _solve_diagonally_dominant(V - U, V + U)
+    for k in range(int(s.max(initial=0))):
+        R = np.where(s > k, _matmul_last(R, R), R)
+    return R
+
+
+def _matmul_last(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Matrix products of two stacks stored along the last axis: (n, n, K) x (n, n, K) -> (n, n, K)."""
+    return np.einsum("ijk,jlk->ilk", A, B)
+
+
+def _solve_diagonally_dominant(Q: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """``Q^-1 P`` for a stack (n, n, K) of strictly column diagonally dominant ``Q``, stack along the last
+    axis, by Gaussian elimination without pivoting, each row operation vectorized over the stack."""
+    n = Q.shape[0]
+    W = np.concatenate([Q, P], axis=1)                  # augmented [Q | P], (n, 2n, K)
+    for k in range(n):
+        W[k, k:] /= W[k, k]
+        for i in range(k + 1, n):
+            W[i, k:] -= W[i, k] * W[k, k:]
+    for k in range(n - 1, 0, -1):                       # back substitution (unit upper triangle)
+        for i in range(k):
+            W[i, n:] -= W[i, k] * W[k, n:]
+    return W[:, n:]
 
 
 def step_matrices(A: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:

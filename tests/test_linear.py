@@ -96,3 +96,50 @@ def test_observe_and_streaming_agree_with_full_solution():
     streamed = np.stack([x[:, 0] for _, x in iter_linear(A, t, inp)])
     np.testing.assert_array_equal(streamed, full[0])
     np.testing.assert_allclose(full[0, :, 2], np.where(t >= 2, 4.0 * np.exp(-0.5 * (t - 2)), 0.0), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------- batched expm
+def _compartmental(rng, n_sub, n, scale):
+    """Random compartment-like matrices: non-negative off-diagonal transfers, columns losing what they give."""
+    K = rng.uniform(0, 1, size=(n_sub, n, n)) * (rng.uniform(size=(n_sub, n, n)) < 0.5)
+    K[:, np.arange(n), np.arange(n)] = 0.0
+    elim = rng.uniform(0, 1, size=(n_sub, n))
+    A = K - np.einsum("kij->kj", K)[:, None, :] * np.eye(n) - elim[:, None, :] * np.eye(n)
+    return A * scale
+
+
+@pytest.mark.parametrize("scale", [1e-4, 0.01, 0.2, 0.9, 3.0, 40.0])
+def test_batched_expm_matches_scipy(scale):
+    """expm of a stack equals scipy.linalg.expm matrix by matrix, for every Pade degree and scaling."""
+    from scipy.linalg import expm as scipy_expm
+
+    from pharmsim.linear import expm
+
+    rng = np.random.default_rng(7)
+    A = _compartmental(rng, 25, 6, scale)
+    got = expm(A)
+    want = np.stack([scipy_expm(a) for a in A])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14 * max(1.0, np.abs(want).max()))
+    # columns of exp(A t) of a mass-losing compartment system are non-negative and sum to <= 1
+    assert got.min() > -1e-15 and got.sum(axis=1).max() <= 1 + 1e-12
+    # a single matrix and a nested stack keep their shapes
+    assert expm(A[0]).shape == (6, 6)
+    np.testing.assert_allclose(expm(A.reshape(5, 5, 6, 6)).reshape(25, 6, 6), got, rtol=1e-14, atol=1e-300)
+
+
+def test_batched_expm_semigroup_and_identity():
+    from pharmsim.linear import expm
+
+    rng = np.random.default_rng(3)
+    A = _compartmental(rng, 10, 5, 2.0)
+    np.testing.assert_allclose(expm(2 * A), expm(A) @ expm(A), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(expm(np.zeros((3, 4, 4))), np.broadcast_to(np.eye(4), (3, 4, 4)))
+
+
+def test_batched_expm_bad_input():
+    from pharmsim.linear import expm
+
+    with pytest.raises(PharmsimError, match=r"square matrix"):
+        expm(np.zeros((3, 4, 5)))
+    with pytest.raises(PharmsimError, match=r"finite"):
+        expm(np.array([[np.nan, 0.0], [0.0, 1.0]]))
