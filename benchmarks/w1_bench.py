@@ -12,6 +12,7 @@ The workload and the peers live in ``../shared/bench`` beside the repository (``
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import sys
@@ -37,19 +38,19 @@ except ImportError:  # libroadrunner not installed
     rrm = None
 
 
-def run_pharmsim(pop, doses):
+def run_pharmsim(pop, doses, workers=1):
     """Mesh adaptation on the pilot subjects + the batched solve; returns (outputs, seconds, nodes)."""
     t0 = time.perf_counter()
     nodes = w1_engine.w1_nodes(ref.TYPICAL, pop, doses, ref.GRID_H)
-    out = w1_engine.simulate(ref.TYPICAL, pop, doses, ref.GRID_H, nodes)
+    out = w1_engine.simulate(ref.TYPICAL, pop, doses, ref.GRID_H, nodes, workers=workers)
     return out, time.perf_counter() - t0, nodes
 
 
-def peak_memory_pharmsim(pop, doses):
+def peak_memory_pharmsim(pop, doses, workers=1):
     """Peak traced allocation (bytes) of one pharmsim run (tracemalloc sees numpy's buffers)."""
     tracemalloc.start()
     tracemalloc.reset_peak()
-    out, _, _ = run_pharmsim(pop, doses)
+    out, _, _ = run_pharmsim(pop, doses, workers)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     del out
@@ -90,6 +91,9 @@ def main(argv=None):
     ap.add_argument("--accuracy-subjects", type=int, default=20,
                     help="first subjects compared with the tight reference (LSODA 1e-8/1e-12)")
     ap.add_argument("--repeats", type=int, default=3, help="pharmsim timing: best of this many runs")
+    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                    help="threads pharmsim splits the population over (default: 2, or 1 on a 1-core machine); "
+                         "the 1-thread time is measured and printed as well")
     args = ap.parse_args(argv)
 
     doses = ref.w1_doses(args.arm)
@@ -115,12 +119,18 @@ def main(argv=None):
     rows = []
     for N in args.sizes:
         pop = ref.population(N, args.seed)
-        times = []
-        for _ in range(max(1, args.repeats)):
-            out, dt, nodes = run_pharmsim(pop, doses)
+        times, times_1 = [], []
+        for _ in range(max(1, args.repeats)):           # interleaved: the configured threads, then one
+            out, dt, nodes = run_pharmsim(pop, doses, args.workers)
             times.append(dt)
+            if args.workers > 1:
+                out1, dt1, _ = run_pharmsim(pop, doses, 1)
+                times_1.append(dt1)
+                assert np.allclose(out1, out, rtol=1e-9, atol=1e-12), "threads changed the result"
+                del out1
         t_ps = min(times)
-        peak = peak_memory_pharmsim(pop, doses)
+        t_ps1 = min(times_1) if times_1 else t_ps
+        peak = peak_memory_pharmsim(pop, doses, args.workers)
         k = min(K, N)
         rel_c, abs_be = ref.compare(out[:k], tight[:k])
         rel_small = ref.max_rel_err(out[:k], tight[:k], small_occ)
@@ -139,26 +149,33 @@ def main(argv=None):
             del rr_out
             t_rr_full = t_rr * N / n_rr
         print(f"\nN = {N:,}")
-        print(f"  pharmsim        {t_ps:9.3f} s  (best of {len(times)}: "
-              f"{', '.join(f'{x:.3f}' for x in times)}; {nodes.size} binding nodes, mesh adapted on "
-              f"{w1_engine.pilot_subjects(pop).size} pilot subjects, included)")
+        print(f"  pharmsim        {t_ps:9.3f} s  ({args.workers} thread{'s' if args.workers > 1 else ''}; best of "
+              f"{len(times)}: {', '.join(f'{x:.3f}' for x in times)}; {nodes.size} binding nodes, mesh adapted "
+              f"on {w1_engine.pilot_subjects(pop).size} pilot subjects, included)")
+        if times_1:
+            print(f"  pharmsim 1 thr  {t_ps1:9.3f} s  (best of {len(times_1)}: "
+                  f"{', '.join(f'{x:.3f}' for x in times_1)}; same result to 1e-9)")
         print(f"                  peak memory {peak / 2**20:,.0f} MiB traced (tracemalloc); "
               f"process max RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:,.0f} MiB")
         print(f"                  error vs tight reference on {k} subjects: max rel C_* {rel_c:.1e} (W1: 1e-4), "
               f"max abs B/E {abs_be:.1e} (W1: 1e-5), max rel MG/OH occupancy {rel_small:.1e}")
         print(f"  scipy loop      {fmt_s(t_sp, n_sp, N)}  -> pharmsim {t_sp_full / t_ps:7.0f}x faster "
-              f"(target >= 200x at 10,000); its error: rel C_* {sp_acc[0]:.1e}, abs B/E {sp_acc[1]:.1e}")
+              f"({t_sp_full / t_ps1:.0f}x on 1 thread; target >= 200x at 10,000); its error: rel C_* "
+              f"{sp_acc[0]:.1e}, abs B/E {sp_acc[1]:.1e}")
         if rr is not None:
             print(f"  libroadrunner   {fmt_s(t_rr, n_rr, N)}  -> pharmsim {t_rr_full / t_ps:7.0f}x faster "
-                  f"(target >= 50x at 10,000); its error: rel C_* {rr_acc[0]:.1e}, abs B/E {rr_acc[1]:.1e}")
-        rows.append((N, t_ps, t_sp_full, n_sp, t_rr_full if rr is not None else np.nan, peak, rel_c, abs_be))
+                  f"({t_rr_full / t_ps1:.0f}x on 1 thread; target >= 50x at 10,000); its error: rel C_* "
+                  f"{rr_acc[0]:.1e}, abs B/E {rr_acc[1]:.1e}")
+        rows.append((N, t_ps, t_ps1, t_sp_full, n_sp, t_rr_full if rr is not None else np.nan, peak, rel_c, abs_be))
 
-    print("\nsummary")
-    print("      N  pharmsim_s  scipy_s (x)            roadrunner_s (x)   peak_MiB  relerr_C  abserr_BE")
-    for N, t_ps, t_sp, n_sp, t_rr, peak, rel_c, abs_be in rows:
+    print(f"\nsummary (pharmsim on {args.workers} thread(s); x = speed-up; x1 = speed-up of pharmsim on 1 thread)")
+    print("      N  pharmsim_s  1thr_s  scipy_s (x, x1)              roadrunner_s (x, x1)   peak_MiB  relerr_C"
+          "  abserr_BE")
+    for N, t_ps, t_ps1, t_sp, n_sp, t_rr, peak, rel_c, abs_be in rows:
         mark = "" if n_sp == N else "*"
-        print(f"{N:7d}  {t_ps:10.3f}  {t_sp:9.1f}{mark:1s} ({t_sp / t_ps:6.0f}x)  {t_rr:9.2f} ({t_rr / t_ps:5.0f}x)"
-              f"  {peak / 2**20:8.0f}  {rel_c:8.1e}  {abs_be:9.1e}")
+        print(f"{N:7d}  {t_ps:10.3f}  {t_ps1:6.3f}  {t_sp:9.1f}{mark:1s} ({t_sp / t_ps:5.0f}x, {t_sp / t_ps1:5.0f}x)"
+              f"  {t_rr:9.2f} ({t_rr / t_ps:4.0f}x, {t_rr / t_ps1:4.0f}x)  {peak / 2**20:8.0f}  {rel_c:8.1e}"
+              f"  {abs_be:9.1e}")
     if any(n_sp != N for N, _, _, n_sp, *_ in rows):
         print("* extrapolated linearly from a subset (--full-peers to time every subject)")
     print("W1 accuracy also counts B/E relative errors on [" + ", ".join(be) + "] only in absolute terms.")

@@ -7,6 +7,8 @@ dose list (``w1_reference.TYPICAL``, ``population``, ``w1_doses``) are shared, s
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from pharmsim.binding import adapt_nodes, iter_kinetic_occupancy, make_nodes, node_index, stage_times
@@ -85,36 +87,52 @@ def w1_nodes(typical: dict, pop: dict, doses, grid, atol=ATOL, rtol=RTOL) -> np.
     return adapt_nodes(grid, ce_fn, kon_b, koff_b, breakpoints_h=[t for t, _, _ in doses], atol=atol, rtol=rtol)
 
 
-def simulate(typical: dict, pop: dict, doses, grid, nodes=None) -> np.ndarray:
+def simulate(typical: dict, pop: dict, doses, grid, nodes=None, workers: int = 1) -> np.ndarray:
     """W1 outputs (N, len(grid), 11) in the order ``OUTPUTS``.
 
     PK and effect sites: ``pharmsim.linear.iter_linear`` (exact); binding at mu and delta:
     ``pharmsim.binding.iter_kinetic_occupancy`` on the adapted nodes, both receptors in one batch
-    (batch shape (2, N)); responses: operational model with n = 1.
+    (batch shape (2, N)); responses: operational model with n = 1. With ``workers`` > 1 the population is
+    cut into that many contiguous blocks, solved batched in as many threads (numpy releases the GIL in its
+    array loops) on the same nodes, so the result does not depend on ``workers``.
     """
     p, N = _params(typical, pop)
     if nodes is None:
         nodes = w1_nodes(typical, pop, doses, grid)
+    out = np.empty((len(OUTPUTS), grid.size, N))                     # population last while filling
+    workers = max(1, min(int(workers), N))
+    bounds = np.linspace(0, N, workers + 1).astype(int)
+    blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    if workers == 1:
+        _simulate_block(p, doses, grid, nodes, out)
+    else:
+        with ThreadPoolExecutor(workers) as ex:
+            list(ex.map(lambda sl: _simulate_block({k: v[sl] for k, v in p.items()}, doses, grid, nodes,
+                                                   out[..., sl]), blocks))
+    return out.transpose(2, 1, 0)
+
+
+def _simulate_block(p: dict, doses, grid, nodes, out: np.ndarray) -> None:
+    """Fill ``out`` (11, T, n) with the W1 outputs of the subjects in ``p``."""
     A, inp = linear_matrix(p), dose_inputs(p, doses)
     times = stage_times(nodes)
     keep = np.zeros(nodes.size, dtype=bool)
     keep[node_index(nodes, grid)] = True
     kon, koff, tau = _rates(p, "kon"), _rates(p, "koff"), _rates(p, "tau")
-    inv_V = 1.0 / np.stack([p["Vc"], p["Vm"], p["Vx"]])             # (3, N)
-    out = np.empty((len(OUTPUTS), grid.size, N))                     # population last while filling
+    inv_V = 1.0 / np.stack([p["Vc"], p["Vm"], p["Vx"]])             # (3, n)
     conc = []
 
     def ce_stream():
         for k, (_, x) in enumerate(iter_linear(A, times, inp, observe=[1, 3, 5, 6, 7, 8])):
             if k % 3 == 0:
                 conc.append(x[:3])                                   # central amounts at a node
-            yield x[3:, None, :]                                     # (L, 1, N): shared by mu and delta
+            yield x[3:, None, :]                                     # (L, 1, n): shared by mu and delta
 
     row = 0
     binder = iter_kinetic_occupancy(nodes, ce_stream(), kon.T[:, :, None], koff.T[:, :, None])
-    for k, (_, B) in enumerate(binder):                               # B: (L, R, N)
+    for k, (_, B) in enumerate(binder):                               # B: (L, R, n)
         if keep[k]:
-            out[0:3, row] = conc[k] * inv_V
+            np.multiply(conc[k], inv_V, out=out[0:3, row])
             out[5:8, row] = B[:, 0]
             out[8:11, row] = B[:, 1]
             row += 1
@@ -124,7 +142,6 @@ def simulate(typical: dict, pop: dict, doses, grid, nodes=None) -> np.ndarray:
     Em = p["Em"]
     out[3] = Em * S_m / (1.0 + S_m)
     out[4] = Em * S_d / (1.0 + S_d)
-    return out.transpose(2, 1, 0)
 
 
 def default_nodes(grid, doses):
