@@ -141,11 +141,14 @@ class Model:
                                     ("kon", "1/(nM*h)", "kon_per_nM_per_h"), ("koff", "1/h", "koff_per_h"),
                                     ("arrestin efficacy", "fraction of DAMGO", "arrestin_efficacy")):
                 v = getattr(lig, key)
-                if v is None:
-                    continue
+                if v is None or (key in ("kon_per_nM_per_h", "koff_per_h") and self.binding[lig.receptor] != "kinetic"):
+                    continue  # equilibrium binding has no rate constants: no row rather than a NaN
                 src_key = {"K_nM": "K", "kon_per_nM_per_h": "kinetics", "koff_per_h": "kinetics"}.get(key, key)
+                source = lig.sources.get(src_key, "")
+                if key == "K_nM" and self.binding[lig.receptor] != "kinetic":
+                    source = f"{source}; binding at {lig.receptor}: equilibrium (Gaddum)"
                 rows.append({"compound": lig.compound, "receptor": lig.receptor, "parameter": name,
-                             "value": float(np.mean(v)), "unit": unit, "source": lig.sources.get(src_key, "")})
+                             "value": float(np.mean(v)), "unit": unit, "source": source})
         for ep in self.endpoints:
             for name in ("gain", "Em", "n"):
                 rows.append({"compound": "-", "receptor": ep.receptor, "parameter": f"{ep.name}.{name}",
@@ -247,6 +250,35 @@ def _kinetics(lib, compound, receptor, K_nM, mw, notes):
     return koff / K_nM, koff, f"assumption: koff_fast_default {koff:g} /h (data/endpoints.csv); kon = koff/K"
 
 
+_SOURCE_QUANTITIES = ("K", "tau")
+
+
+def _check_sources(sources, lib, receptors) -> dict:
+    """``{(quantity, compound id, receptor): source}`` with every key checked; aliases resolved to ids.
+
+    A key that names no quantity, compound or receptor of the model is an error, not silently ignored (a
+    misspelt key would otherwise leave the default in place while the user believes another source is used).
+    """
+    if sources is None:
+        return {}
+    if not isinstance(sources, Mapping):
+        raise PharmsimError(f"sources must be a mapping {{(quantity, compound, receptor): source}}; got "
+                            f"{type(sources).__name__}")
+    out = {}
+    for key, source in sources.items():
+        if not (isinstance(key, tuple) and len(key) == 3 and all(isinstance(k, str) for k in key)):
+            raise PharmsimError(f"sources keys must be (quantity, compound, receptor) tuples of strings, e.g. "
+                                f"('K', 'MG', 'MOR'); got {key!r}")
+        quantity, compound, receptor = key
+        require_choice(f"sources key {key!r}: quantity", quantity, _SOURCE_QUANTITIES)
+        require_choice(f"sources key {key!r}: receptor", receptor, tuple(receptors))
+        compound_id = lib.compound(compound).id        # raises for an unknown compound, with suggestions
+        if not isinstance(source, str) or not source.strip():
+            raise PharmsimError(f"sources[{key!r}] must be a source name (see Library.sources); got {source!r}")
+        out[(quantity, compound_id, receptor)] = source
+    return out
+
+
 def build_model(doses: Doses, *, receptors: Sequence[str] = RECEPTORS, binding: str | Mapping[str, str] = "kinetic",
                 endpoints: Sequence[str | Endpoint] = DEFAULT_ENDPOINTS, dor_efficacy: str | None = None,
                 affinity: str = "functional", tolerance: bool | ToleranceParams = False,
@@ -304,7 +336,7 @@ def build_model(doses: Doses, *, receptors: Sequence[str] = RECEPTORS, binding: 
         require_choice(f"binding[{r!r}]", modes[r], BINDING_MODES)
     max_step_h = float(require_positive("max_step_h", max_step_h, "h"))
     require_choice("affinity", affinity, ("functional", "binding"))
-    sources = dict(sources or {})
+    sources = _check_sources(sources, lib, receptors)
     notes: list[str] = []
 
     # compounds: dosed ones and their metabolites, in a stable order
@@ -314,6 +346,9 @@ def build_model(doses: Doses, *, receptors: Sequence[str] = RECEPTORS, binding: 
         compounds.append(c)
         compounds += [m for m in _METABOLITES.get(c, ()) if m not in compounds]
     compounds = list(dict.fromkeys(compounds))
+    unused = sorted({c for _, c, _ in sources} - set(compounds))
+    if unused:
+        raise PharmsimError(f"sources name compound(s) {unused} that are not in the model {compounds}")
     if pk_model is None:
         for c in compounds:
             if c not in _pk.DEFAULT_COMPOUNDS:

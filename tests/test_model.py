@@ -209,6 +209,13 @@ def test_tidy_result_columns_and_units(lib):
         ({"tolerance": "yes"}, "tolerance must be True, False"),
         ({"dor_efficacy": "Gutridge 2020"}, "Gutridge 2020"),
         ({"affinity": "functionnal"}, "affinity must be one of"),
+        # a misspelt source key is an error, never silently ignored (the default would stay in place)
+        ({"sources": {("Ki", "MG", "MOR"): "Takayama 2002 J Med Chem"}}, r"quantity must be one of 'K', 'tau'.*'K'"),
+        ({"sources": {("K", "MG", "mor"): "Takayama 2002 J Med Chem"}}, r"receptor must be one of.*did you mean 'MOR'"),
+        ({"sources": {("K", "mitragynne", "MOR"): "Takayama 2002 J Med Chem"}}, r"mitragynne.*did you mean"),
+        ({"sources": {("K", "MG", "MOR"): "Takayama 2003"}}, r"source must be one of .*Takayama 2002"),
+        ({"sources": {("K", "naloxone", "MOR"): "x"}}, r"sources name compound\(s\) \['naloxone'\] that are not in"),
+        ({"sources": {"K": "x"}}, r"sources keys must be \(quantity, compound, receptor\) tuples"),
     ],
 )
 def test_bad_model_arguments(lib, kwargs, match):
@@ -226,3 +233,12 @@ def test_bad_simulation_input(lib):
         ps.simulate(m, [0.0, np.nan])
     with pytest.raises(ps.PharmsimError, match="no default human PK model for 'DAMGO'"):
         ps.build_model(ps.dose("DAMGO", 1.0, 0.0, route="iv", library=lib), library=lib)
+
+
+def test_source_keys_accept_aliases(lib):
+    """A compound alias in a source key selects that source (Takayama 2002's guinea-pig Ki of MG at MOR)."""
+    doses = ps.Product("tea", 2.0).doses(0.0, library=lib)
+    m = ps.build_model(doses, receptors=("MOR",), binding="equilibrium", library=lib,
+                       sources={("K", "mitragynine", "MOR"): "Takayama 2002 J Med Chem"})
+    mg = next(p for p in m.ligands_at("MOR") if p.compound == "MG")
+    assert float(mg.K_nM) == pytest.approx(float(lib.value("Ki", "MG", "MOR", "nM", source="Takayama 2002 J Med Chem")))
