@@ -573,22 +573,29 @@ def _truncated_lognormal(gen, median: float, sd_log: float, n: int) -> np.ndarra
     return _check_weights("body_weight_kg (drawn)", median * np.exp(sd_log * z))
 
 
-def population_parameters(population: Population, model) -> dict[str, np.ndarray]:
-    """``{PK parameter name: (N,) array}`` of ``model`` (a :class:`pharmsim.pk.PKModel`) for ``population``."""
+def population_parameters(population: Population, model, *, strict: bool = True) -> dict[str, np.ndarray]:
+    """``{PK parameter name: (N,) array}`` of ``model`` (a :class:`pharmsim.pk.PKModel`) for ``population``.
+
+    ``strict=False`` applies only the ``omega`` names that ``model`` has (see :meth:`Population.parameters`).
+    """
     if not isinstance(population, Population):
         raise PharmsimError(f"population must be a Population; got {type(population).__name__}")
-    return population.parameters(model.parameters)
+    return population.parameters(model.parameters, strict=strict)
 
 
-def apply_population(population: Population, model):
+def apply_population(population: Population, model, *, strict: bool = True):
     """``model`` (a :class:`pharmsim.pk.PKModel`) with (N,) parameter arrays for the N subjects.
 
-    Use with the composed model: ``model.with_pk(apply_population(pop, model.pk))``.
+    Use with the composed model: ``model.with_pk(apply_population(pop, model.pk))``. With ``strict=False`` a
+    population that varies parameters of compounds the model lacks (one population shared by a kratom arm
+    and a morphine-only arm, say) applies only the names the model has; the same subjects keep the same
+    random effects in every arm. With ``strict=True`` (default) an unknown name is an error, so a typo is
+    never ignored.
     """
     if model.n_subjects > 1 and model.n_subjects != population.n:
         raise PharmsimError(f"model has parameters for {model.n_subjects} subjects but the population has "
                             f"{population.n}")
-    return model.with_parameters(population_parameters(population, model))
+    return model.with_parameters(population_parameters(population, model, strict=strict))
 
 
 # ------------------------------------------------------------------------------------------ summaries

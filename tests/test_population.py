@@ -348,3 +348,19 @@ def test_progress_draws_on_a_terminal_when_tqdm_is_available():
     tty = _FakeTTY()
     assert list(progress(range(3), stream=tty, desc="subjects")) == [0, 1, 2]
     assert "subjects" in tty.getvalue()
+
+
+def test_one_population_shared_by_arms_with_different_compounds():
+    """strict=False applies only the names an arm's model has; the shared subjects keep their random effects."""
+    import pharmsim as ps
+
+    pop = ps.Population(6, omega={"MG.CL_L_per_h": 0.3, "morphine.CL_L_per_h": 0.3}, rng=11)
+    morphine_only = ps.default_model(("morphine",))
+    with pytest.raises(PharmsimError, match=r"MG\.CL_L_per_h"):
+        ps.apply_population(pop, morphine_only)
+    applied = ps.apply_population(pop, morphine_only, strict=False)
+    cl = np.asarray(applied.parameters["morphine.CL_L_per_h"])
+    typical = float(morphine_only.parameters["morphine.CL_L_per_h"])
+    np.testing.assert_allclose(cl, typical * np.exp(pop.eta["morphine.CL_L_per_h"]), rtol=1e-12)
+    both = ps.apply_population(pop, ps.default_model(("MG", "7-OH-MG", "morphine")))
+    np.testing.assert_array_equal(np.asarray(both.parameters["morphine.CL_L_per_h"]), cl)
