@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from pharmsim.binding import adapt_nodes, iter_kinetic_occupancy, make_nodes, node_index, stage_times
-from pharmsim.linear import Inputs, iter_linear, solve_linear
+from pharmsim.binding import RADAU_C, adapt_nodes, iter_kinetic_occupancy, make_nodes, node_index
+from pharmsim.linear import Inputs, iter_linear_steps, solve_linear
 
 #: linear states (amounts nmol; Ce in nM)
 LIN = ("Ag", "Ac", "Ap", "Mc", "Mg", "Xc", "Ce_MG", "Ce_OH", "Ce_X")
@@ -90,7 +90,8 @@ def w1_nodes(typical: dict, pop: dict, doses, grid, atol=ATOL, rtol=RTOL) -> np.
 def simulate(typical: dict, pop: dict, doses, grid, nodes=None, workers: int = 1) -> np.ndarray:
     """W1 outputs (N, len(grid), 11) in the order ``OUTPUTS``.
 
-    PK and effect sites: ``pharmsim.linear.iter_linear`` (exact); binding at mu and delta:
+    PK and effect sites: ``pharmsim.linear.iter_linear_steps`` (exact; whole state at the nodes, the three
+    effect-site rows at the inner Radau stages); binding at mu and delta:
     ``pharmsim.binding.iter_kinetic_occupancy`` on the adapted nodes, both receptors in one batch
     (batch shape (2, N)); responses: operational model with n = 1. With ``workers`` > 1 the population is
     cut into that many contiguous blocks, solved batched in as many threads (numpy releases the GIL in its
@@ -115,7 +116,6 @@ def simulate(typical: dict, pop: dict, doses, grid, nodes=None, workers: int = 1
 def _simulate_block(p: dict, doses, grid, nodes, out: np.ndarray) -> None:
     """Fill ``out`` (11, T, n) with the W1 outputs of the subjects in ``p``."""
     A, inp = linear_matrix(p), dose_inputs(p, doses)
-    times = stage_times(nodes)
     keep = np.zeros(nodes.size, dtype=bool)
     keep[node_index(nodes, grid)] = True
     kon, koff, tau = _rates(p, "kon"), _rates(p, "koff"), _rates(p, "tau")
@@ -123,10 +123,14 @@ def _simulate_block(p: dict, doses, grid, nodes, out: np.ndarray) -> None:
     conc = []
 
     def ce_stream():
-        for k, (_, x) in enumerate(iter_linear(A, times, inp, observe=[1, 3, 5, 6, 7, 8])):
-            if k % 3 == 0:
-                conc.append(x[:3])                                   # central amounts at a node
-            yield x[3:, None, :]                                     # (L, 1, n): shared by mu and delta
+        # exact PK: the whole state at the nodes, only the three Ce rows at the two inner Radau stages
+        steps = iter_linear_steps(A, nodes, RADAU_C[:-1], inp, observe_inside=[6, 7, 8], observe=[1, 3, 5, 6, 7, 8])
+        for inside, x in steps:
+            if inside is not None:
+                yield inside[0][:, None, :]                          # (L, 1, n): shared by mu and delta
+                yield inside[1][:, None, :]
+            conc.append(x[:3])                                       # central amounts at a node
+            yield x[3:, None, :]
 
     row = 0
     binder = iter_kinetic_occupancy(nodes, ce_stream(), kon.T[:, :, None], koff.T[:, :, None])

@@ -25,7 +25,7 @@ import numpy as np
 
 from .validate import PharmsimError, as_float_array, require_finite, require_nonnegative
 
-__all__ = ["Inputs", "expm", "iter_linear", "solve_linear", "step_matrices"]
+__all__ = ["Inputs", "expm", "iter_linear", "iter_linear_steps", "solve_linear", "step_matrices"]
 
 # Pade coefficients b_0..b_m of exp (Higham 2005, SIAM J Matrix Anal Appl 26:1179, doi:10.1137/04061101X,
 # eq. 2.8) and the largest 1-norm theta_m for which the degree-m approximant is accurate to double precision
@@ -188,11 +188,10 @@ def _solve_diagonally_dominant(Q: np.ndarray, P: np.ndarray) -> np.ndarray:
     W = np.concatenate([Q, P], axis=1)                  # augmented [Q | P], (n, 2n, K)
     for k in range(n):
         W[k, k:] /= W[k, k]
-        for i in range(k + 1, n):
-            W[i, k:] -= W[i, k] * W[k, k:]
+        if k + 1 < n:                                   # eliminate column k from every row below at once
+            W[k + 1:, k:] -= W[k + 1:, k:k + 1] * W[k:k + 1, k:]
     for k in range(n - 1, 0, -1):                       # back substitution (unit upper triangle)
-        for i in range(k):
-            W[i, n:] -= W[i, k] * W[k, n:]
+        W[:k, n:] -= W[:k, k:k + 1] * W[k:k + 1, n:]
     return W[:, n:]
 
 
@@ -309,44 +308,197 @@ def iter_linear(A, t_h, inputs: Inputs | None = None, x0=None, t_start_h: float 
         yield tk, xk[obs_perm]
 
 
+def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=None, observe_inside=None,
+                      observe=None):
+    """Exact states at the nodes of a mesh and, cheaply, chosen states inside each step.
+
+    For an integrator of a nonlinear part driven by the linear states (the kinetic binding driven by
+    effect-site concentrations): each step ``[t_k, t_k+1]`` needs a few states at its stage abscissae
+    ``t_k + c_j h`` and the whole state at its end. Inside a step there is no event (every bolus time and
+    infusion start and end must be a node), so ``x(t_k + c h) = E(c h) x(t_k) + G(c h) r`` (Van Loan
+    1978), and only the rows ``observe_inside`` of ``E(c h)`` are applied: with m states of which r are
+    observed a stage costs r x m products instead of the m x m of a full step.
+
+    Parameters
+    ----------
+    A : (n, n) or (N, n, n) array
+        System matrix (1/h).
+    nodes_h : (T,) array
+        Strictly increasing nodes (h); the simulation starts at ``nodes_h[0]`` (state ``x0``).
+    fractions : (S,) array
+        Stage abscissae ``c_j`` in (0, 1), increasing.
+    inputs : Inputs, optional
+        Boluses and infusions; every event time must be one of the nodes.
+    x0 : (n,) or (N, n) array, optional
+    observe_inside, observe : sequence of int, optional
+        States returned inside the steps and at the nodes (default all).
+
+    Yields
+    ------
+    (numpy.ndarray or None, numpy.ndarray)
+        First ``(None, x_obs(t_0))``; then per step ``(inside, x_obs(t_k+1))`` with ``inside`` of shape
+        (S, n_inside, N) and the node states (n_observed, N), population last, fresh arrays, the node
+        state after the boluses given at that node.
+    """
+    inputs = Inputs() if inputs is None else inputs
+    nodes = np.atleast_1d(require_finite("nodes_h", nodes_h, "h"))
+    if nodes.ndim != 1 or nodes.size < 1 or np.any(np.diff(nodes) <= 0):
+        raise PharmsimError("nodes_h must be a non-empty 1-D array of strictly increasing times in h")
+    c = np.atleast_1d(require_finite("fractions", fractions))
+    if c.ndim != 1 or np.any(c <= 0) or np.any(c >= 1) or np.any(np.diff(c) <= 0):
+        raise PharmsimError(f"fractions must be increasing numbers strictly between 0 and 1; got {c.tolist()}")
+    events = np.concatenate([inputs.bolus_time_h, inputs.infusion_start_h, inputs.infusion_end_h])
+    off_mesh = events[~np.isin(events, nodes)]
+    if off_mesh.size:
+        raise PharmsimError(f"every dosing event time must be a node of nodes_h; {off_mesh[:5].tolist()} h are not")
+    # the validated set-up of iter_linear (shapes, subjects, blocks); its stream is not used
+    A = require_finite("A", A, "1/h")
+    if A.ndim not in (2, 3) or A.shape[-1] != A.shape[-2]:
+        raise PharmsimError(f"A must be a square (n, n) or batched (N, n, n) matrix; got shape {A.shape}")
+    n = A.shape[-1]
+    sizes = {A.shape[0] if A.ndim == 3 else 1, inputs.n_subjects}
+    if x0 is not None:
+        x0 = require_finite("x0", x0)
+        if x0.shape[-1:] != (n,) or x0.ndim > 2:
+            raise PharmsimError(f"x0 must have shape ({n},) or (N, {n}); got {x0.shape}")
+        sizes.add(x0.shape[0] if x0.ndim == 2 else 1)
+    sizes.discard(1)
+    if len(sizes) > 1:
+        raise PharmsimError(f"the number of subjects differs between A, inputs and x0: {sorted(sizes)}")
+    N = sizes.pop() if sizes else 1
+    for name, idx in (("bolus_state", inputs.bolus_state), ("infusion_state", inputs.infusion_state)):
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise PharmsimError(f"{name} must index one of the {n} states (0..{n - 1}); got {idx.tolist()}")
+    obs = np.arange(n) if observe is None else _as_index("observe", observe)
+    inside = np.arange(n) if observe_inside is None else _as_index("observe_inside", observe_inside)
+    for name, idx in (("observe", obs), ("observe_inside", inside)):
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise PharmsimError(f"{name} must index the {n} states (0..{n - 1}); got {idx.tolist()}")
+
+    blocks = _independent_blocks(A)
+    perm = np.concatenate(blocks)
+    where = np.empty(n, dtype=int)
+    where[perm] = np.arange(n)
+    A_perm = A[..., perm[:, None], perm[None, :]]
+    slices, start = [], 0
+    for blk in blocks:
+        slices.append(slice(start, start + blk.size))
+        start += blk.size
+    x = np.zeros((N, n)) if x0 is None else np.broadcast_to(x0, (N, n)).astype(float)
+    x = np.ascontiguousarray(x.T[perm])
+    obs_perm, inside_perm = where[obs], where[inside]
+    # per block: the observed-inside rows (block-local) and where they go in the output
+    rows = [(k, np.nonzero((inside_perm >= sl.start) & (inside_perm < sl.stop))[0]) for k, sl in enumerate(slices)]
+    rows = [(k, dest, inside_perm[dest] - slices[k].start) for k, dest in rows if dest.size]
+    bolus_amount = np.broadcast_to(inputs.bolus_amount, (N, inputs.bolus_time_h.size))
+    inf_rate = np.broadcast_to(inputs.infusion_rate, (N, inputs.infusion_start_h.size))
+    bolus_state, infusion_state = where[inputs.bolus_state], where[inputs.infusion_state]
+    bolus_at = np.searchsorted(nodes, inputs.bolus_time_h)
+    boluses: dict[int, list[int]] = {}
+    for j, k in enumerate(bolus_at.tolist()):
+        boluses.setdefault(k, []).append(j)
+    for j in boluses.get(0, ()):
+        x[bolus_state[j]] += bolus_amount[:, j]
+    yield None, x[obs_perm]
+
+    h_all = np.diff(nodes)
+    keys = np.round(h_all, 12).tolist()
+    starts = nodes[:-1]
+    running = (inputs.infusion_start_h[None, :] <= starts[:, None]) & (inputs.infusion_end_h[None, :] > starts[:, None])
+    any_running = running.any(axis=1).tolist()
+    has_infusions = inputs.infusion_start_h.size > 0
+    # step matrices for every distinct step length, shortest first; a length twice one already done is
+    # obtained by doubling, E(2h) = E(h)^2 and G(2h) = G(h) + E(h) G(h), instead of a new exponential
+    # (adapted meshes halve steps, so most lengths are powers of two apart)
+    whole: dict[float, list] = {}
+    inner: dict[float, list] = {}
+    for key in sorted(set(keys)):
+        half = round(key / 2, 12)
+        if half in whole:
+            whole[key] = [_double(E, G) for E, G in whole[half]]
+            inner[key] = [[_double(E, G) for E, G in stage] for stage in inner[half]]
+            continue
+        h = float(h_all[keys.index(key)])
+        whole[key] = [_block_matrices(A_perm, sl, h, with_integral=has_infusions) for sl in slices]
+        inner[key] = [[_block_matrices(A_perm, slices[b], float(cj) * h, with_integral=has_infusions)
+                       for b, _, _ in rows] for cj in c]
+    cache = {key: (whole[key], [[(E[loc], None if G is None else G[loc]) for (_, _, loc), (E, G)
+                                 in zip(rows, stage, strict=True)] for stage in inner[key]])
+             for key in whole}
+    del whole, inner
+    spare = np.empty_like(x)
+    for k in range(h_all.size):
+        full, stages = cache[keys[k]]
+        r = None
+        if any_running[k]:
+            r = np.zeros((n, N))
+            for j in np.nonzero(running[k])[0]:
+                r[infusion_state[j]] += inf_rate[:, j]
+        out_inside = np.empty((c.size, inside.size, N))
+        for s_idx, stage in enumerate(stages):
+            for (b, dest, _), (E, G) in zip(rows, stage, strict=True):
+                sl = slices[b]
+                val = _apply(E, x[sl])
+                if r is not None:
+                    val += _apply(G, r[sl])
+                out_inside[s_idx, dest] = val
+        for sl, (E, G) in zip(slices, full, strict=True):
+            _apply(E, x[sl], out=spare[sl])
+            if r is not None:
+                spare[sl] += _apply(G, r[sl])
+        x, spare = spare, x
+        for j in boluses.get(k + 1, ()):
+            x[bolus_state[j]] += bolus_amount[:, j]
+        yield out_inside, x[obs_perm]
+
+
 def _march(A_perm, slices, x, t, t0, inputs, bolus_amount, inf_rate, bolus_state, infusion_state):
     """Yield ``(t_k, x(t_k))`` for each output time, ``x`` of shape (n, N) in permuted state order.
 
-    The yielded array is the solver's working state: copy it to keep it past the next iteration.
+    The yielded array is the solver's working state: copy it to keep it past the next iteration. Everything
+    that does not depend on the state (step lengths, running infusions, boluses at each breakpoint) is
+    worked out once before the loop, so each step costs one product per block.
     """
     n, N = x.shape
     breaks = np.unique(np.concatenate([t, inputs.bolus_time_h, inputs.infusion_start_h, inputs.infusion_end_h]))
     breaks = breaks[breaks >= t0]
+    starts = np.concatenate([[t0], breaks[:-1]])
+    steps = breaks - starts
+    keys = np.round(steps, 12).tolist()
+    running = (inputs.infusion_start_h[None, :] <= starts[:, None]) & (inputs.infusion_end_h[None, :] > starts[:, None])
+    any_running = running.any(axis=1).tolist()
+    bolus_at = np.searchsorted(breaks, inputs.bolus_time_h)           # every bolus time is a breakpoint
+    boluses: dict[int, list[int]] = {}
+    for j, k in enumerate(bolus_at.tolist()):
+        boluses.setdefault(k, []).append(j)
+    n_out = np.searchsorted(t, breaks, side="right") - np.searchsorted(t, breaks, side="left")
     cache_E: dict[float, list] = {}
     cache_G: dict[float, list] = {}
-    now = t0
-    out_pos = 0
-    for b in breaks:
-        h = float(b - now)
+    spare = np.empty_like(x)
+    for k, b in enumerate(breaks.tolist()):
+        h, key = float(steps[k]), keys[k]
         if h > 0:
-            key = round(h, 12)
-            active = (inputs.infusion_start_h <= now) & (inputs.infusion_end_h > now)
-            if active.any():
+            if any_running[k]:
                 if key not in cache_G:
                     pairs = [_block_matrices(A_perm, sl, h, with_integral=True) for sl in slices]
                     cache_E[key] = [E for E, _ in pairs]
                     cache_G[key] = [G for _, G in pairs]
                 r = np.zeros((n, N))
-                for j in np.nonzero(active)[0]:
+                for j in np.nonzero(running[k])[0]:
                     r[infusion_state[j]] += inf_rate[:, j]
-                x = np.concatenate([_apply(E, x[sl]) + _apply(G, r[sl])
-                                    for sl, E, G in zip(slices, cache_E[key], cache_G[key], strict=True)])
+                for sl, E, G in zip(slices, cache_E[key], cache_G[key], strict=True):
+                    _apply(E, x[sl], out=spare[sl])
+                    spare[sl] += _apply(G, r[sl])
             else:
                 if key not in cache_E:
                     cache_E[key] = [_block_matrices(A_perm, sl, h)[0] for sl in slices]
-                x = np.concatenate([_apply(E, x[sl]) for sl, E in zip(slices, cache_E[key], strict=True)])
-            now = float(b)
-        for j in np.nonzero(inputs.bolus_time_h == b)[0]:
+                for sl, E in zip(slices, cache_E[key], strict=True):
+                    _apply(E, x[sl], out=spare[sl])
+            x, spare = spare, x
+        for j in boluses.get(k, ()):
             x[bolus_state[j]] += bolus_amount[:, j]
-        while out_pos < t.size and t[out_pos] == b:
-            yield float(b), x
-            out_pos += 1
-
+        for _ in range(int(n_out[k])):
+            yield b, x
 
 
 def _independent_blocks(A: np.ndarray) -> list[np.ndarray]:
@@ -375,21 +527,31 @@ def _independent_blocks(A: np.ndarray) -> list[np.ndarray]:
 def _block_matrices(A_perm: np.ndarray, sl: slice, h: float, with_integral: bool = False):
     """``(E, G)`` of one block for a step ``h`` (``G`` only ``with_integral``, else None).
 
-    Shapes: (m, m) if ``A`` is shared by all subjects, else (m, m, N), population last.
+    Shapes: (m, m) if ``A`` is shared by all subjects, else (m, m, N), population last (computed in that
+    layout, without transposing the stack back and forth).
     """
     sub = A_perm[..., sl, sl]
-    if with_integral:
-        E, G = step_matrices(sub, h)
-    else:
-        E, G = expm(sub * h), None
-    if sub.ndim == 3:
-        E = np.ascontiguousarray(E.transpose(1, 2, 0))
-        G = None if G is None else np.ascontiguousarray(G.transpose(1, 2, 0))
-    return E, G
+    if sub.ndim == 2:
+        return step_matrices(sub, h) if with_integral else (expm(sub * h), None)
+    m = sub.shape[-1]
+    last = np.moveaxis(sub, 0, -1)                       # (m, m, N) view
+    if not with_integral:
+        return _expm_last(np.ascontiguousarray(last * h)), None
+    M = np.zeros((2 * m, 2 * m, sub.shape[0]))           # Van Loan block [[A, I], [0, 0]] h
+    M[:m, :m] = last * h
+    M[np.arange(m), m + np.arange(m)] = h
+    F = _expm_last(M)
+    return np.ascontiguousarray(F[:m, :m]), np.ascontiguousarray(F[:m, m:])
 
 
-def _apply(M: np.ndarray, x: np.ndarray) -> np.ndarray:
+def _double(E: np.ndarray, G: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(E(2h), G(2h))`` from ``(E(h), G(h))``: ``E^2`` and ``G + E G`` (shared (m, m) or (m, m, N))."""
+    mul = np.matmul if E.ndim == 2 else _matmul_last
+    return mul(E, E), (None if G is None else G + mul(E, G))
+
+
+def _apply(M: np.ndarray, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``M x`` for x of shape (m, N), with ``M`` shared (m, m) or per subject (m, m, N)."""
     if M.ndim == 2:
-        return M @ x
-    return np.einsum("ijn,jn->in", M, x)
+        return np.matmul(M, x, out=out)
+    return np.einsum("ijn,jn->in", M, x, out=out)

@@ -143,3 +143,48 @@ def test_batched_expm_bad_input():
         expm(np.zeros((3, 4, 5)))
     with pytest.raises(PharmsimError, match=r"finite"):
         expm(np.array([[np.nan, 0.0], [0.0, 1.0]]))
+
+
+# ------------------------------------------------------------------- stage states inside mesh steps
+def test_iter_linear_steps_equals_iter_linear_at_every_stage():
+    """Node states and the observed states inside each step equal the full exact march at the same times,
+    with boluses on nodes, an infusion, per-subject matrices and two independent blocks."""
+    from pharmsim.binding import RADAU_C, stage_times
+    from pharmsim.linear import iter_linear, iter_linear_steps
+
+    rng = np.random.default_rng(5)
+    N = 7
+    A = np.zeros((N, 5, 5))
+    ka, k10, k12, k21 = (rng.uniform(0.3, 2.0, N) for _ in range(4))
+    A[:, 0, 0], A[:, 1, 0] = -ka, ka
+    A[:, 1, 1], A[:, 1, 2], A[:, 2, 1], A[:, 2, 2] = -(k10 + k12), k21, k12, -k21
+    A[:, 3, 1], A[:, 3, 3] = 0.4, -0.8                      # effect site fed by the central compartment
+    A[:, 4, 4] = -rng.uniform(0.1, 0.5, N)                  # an independent block
+    nodes = np.array([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 6.25, 8.0])
+    inp = Inputs(bolus_time_h=[0.0, 3.0, 6.0], bolus_state=[0, 4, 0], bolus_amount=rng.uniform(50, 100, (N, 3)),
+                 infusion_start_h=[1.0], infusion_end_h=[4.0], infusion_state=[1], infusion_rate=[20.0])
+    c = RADAU_C[:-1]
+    inside_idx, node_idx = [3, 4], [1, 3, 4]
+    got = list(iter_linear_steps(A, nodes, c, inp, observe_inside=inside_idx, observe=node_idx))
+    times = stage_times(nodes)                                # node, then per step: c1, c2, next node
+    want = np.stack([x for _, x in iter_linear(A, times, inp)])   # (T3, 5, N)
+    assert got[0][0] is None
+    np.testing.assert_allclose(got[0][1], want[0][node_idx], rtol=1e-12, atol=1e-12)
+    for k, (inside, at_node) in enumerate(got[1:]):
+        for j in range(c.size):
+            np.testing.assert_allclose(inside[j], want[3 * k + 1 + j][inside_idx], rtol=1e-11, atol=1e-11)
+        np.testing.assert_allclose(at_node, want[3 * (k + 1)][node_idx], rtol=1e-11, atol=1e-11)
+    assert len(got) == nodes.size
+
+
+def test_iter_linear_steps_bad_input():
+    from pharmsim.linear import iter_linear_steps
+
+    A = oral_1cmt(1.0, 0.1)
+    inp = Inputs(bolus_time_h=[0.5], bolus_state=[0], bolus_amount=[1.0])
+    with pytest.raises(PharmsimError, match=r"every dosing event time must be a node.*0\.5"):
+        list(iter_linear_steps(A, [0.0, 1.0], [0.5], inp))
+    with pytest.raises(PharmsimError, match=r"fractions must be increasing numbers strictly between 0 and 1"):
+        list(iter_linear_steps(A, [0.0, 1.0], [0.0, 0.5]))
+    with pytest.raises(PharmsimError, match=r"strictly increasing"):
+        list(iter_linear_steps(A, [0.0, 1.0, 1.0], [0.5]))
