@@ -389,7 +389,7 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
     obs_perm, inside_perm = where[obs], where[inside]
     # per block: the observed-inside rows (block-local) and where they go in the output
     rows = [(k, np.nonzero((inside_perm >= sl.start) & (inside_perm < sl.stop))[0]) for k, sl in enumerate(slices)]
-    rows = [(k, dest, inside_perm[dest] - slices[k].start) for k, dest in rows if dest.size]
+    rows = [(k, _as_slice(dest), inside_perm[dest] - slices[k].start) for k, dest in rows if dest.size]
     bolus_amount = np.broadcast_to(inputs.bolus_amount, (N, inputs.bolus_time_h.size))
     inf_rate = np.broadcast_to(inputs.infusion_rate, (N, inputs.infusion_start_h.size))
     bolus_state, infusion_state = where[inputs.bolus_state], where[inputs.infusion_state]
@@ -438,10 +438,12 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
         for s_idx, stage in enumerate(stages):
             for (b, dest, _), (E, G) in zip(rows, stage, strict=True):
                 sl = slices[b]
-                val = _apply(E, x[sl])
+                target = out_inside[s_idx, dest]         # a view where the rows are contiguous, else a copy
+                _apply(E, x[sl], out=target)
                 if r is not None:
-                    val += _apply(G, r[sl])
-                out_inside[s_idx, dest] = val
+                    target += _apply(G, r[sl])
+                if isinstance(dest, np.ndarray):
+                    out_inside[s_idx, dest] = target
         for sl, (E, G) in zip(slices, full, strict=True):
             _apply(E, x[sl], out=spare[sl])
             if r is not None:
@@ -542,6 +544,13 @@ def _block_matrices(A_perm: np.ndarray, sl: slice, h: float, with_integral: bool
     M[np.arange(m), m + np.arange(m)] = h
     F = _expm_last(M)
     return np.ascontiguousarray(F[:m, :m]), np.ascontiguousarray(F[:m, m:])
+
+
+def _as_slice(idx: np.ndarray):
+    """``idx`` as a slice when it is a run of consecutive integers (so that indexing gives a view)."""
+    if idx.size and np.all(np.diff(idx) == 1):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
 
 
 def _double(E: np.ndarray, G: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -164,17 +164,18 @@ def test_iter_linear_steps_equals_iter_linear_at_every_stage():
     inp = Inputs(bolus_time_h=[0.0, 3.0, 6.0], bolus_state=[0, 4, 0], bolus_amount=rng.uniform(50, 100, (N, 3)),
                  infusion_start_h=[1.0], infusion_end_h=[4.0], infusion_state=[1], infusion_rate=[20.0])
     c = RADAU_C[:-1]
-    inside_idx, node_idx = [3, 4], [1, 3, 4]
-    got = list(iter_linear_steps(A, nodes, c, inp, observe_inside=inside_idx, observe=node_idx))
     times = stage_times(nodes)                                # node, then per step: c1, c2, next node
     want = np.stack([x for _, x in iter_linear(A, times, inp)])   # (T3, 5, N)
-    assert got[0][0] is None
-    np.testing.assert_allclose(got[0][1], want[0][node_idx], rtol=1e-12, atol=1e-12)
-    for k, (inside, at_node) in enumerate(got[1:]):
-        for j in range(c.size):
-            np.testing.assert_allclose(inside[j], want[3 * k + 1 + j][inside_idx], rtol=1e-11, atol=1e-11)
-        np.testing.assert_allclose(at_node, want[3 * (k + 1)][node_idx], rtol=1e-11, atol=1e-11)
-    assert len(got) == nodes.size
+    # observed rows contiguous within each block, and scattered over the blocks (3 and 1 in one block)
+    for inside_idx, node_idx in (([3, 4], [1, 3, 4]), ([3, 4, 1], [4, 0])):
+        got = list(iter_linear_steps(A, nodes, c, inp, observe_inside=inside_idx, observe=node_idx))
+        assert got[0][0] is None
+        np.testing.assert_allclose(got[0][1], want[0][node_idx], rtol=1e-12, atol=1e-12)
+        for k, (inside, at_node) in enumerate(got[1:]):
+            for j in range(c.size):
+                np.testing.assert_allclose(inside[j], want[3 * k + 1 + j][inside_idx], rtol=1e-11, atol=1e-11)
+            np.testing.assert_allclose(at_node, want[3 * (k + 1)][node_idx], rtol=1e-11, atol=1e-11)
+        assert len(got) == nodes.size
 
 
 def test_iter_linear_steps_bad_input():
