@@ -240,7 +240,7 @@ def _parameter_table(models: dict) -> pd.DataFrame:
     from .pk import parameter_table as pk_table  # noqa: PLC0415
 
     frames = []
-    for model in models.values():
+    for arm, model in models.items():
         pd_t = model.parameter_table()
         pd_t.insert(0, "kind", "PD")
         pk_t = pk_table(model.pk).copy()
@@ -249,11 +249,17 @@ def _parameter_table(models: dict) -> pd.DataFrame:
         pk_t["unit"] = pk_t["parameter"].map(_unit_from_name)
         pk_t["value"] = [float(np.median(np.asarray(v, dtype=float))) for v in pk_t["value"]]
         pk_t.insert(0, "kind", "PK")
+        for frame in (pk_t, pd_t):
+            frame["arms"] = str(arm)
         frames += [pk_t, pd_t]
     out = _concat(frames)
     cols = ["kind", "compound", "receptor", "parameter", "value", "unit", "source"]
-    out = out[[c for c in cols if c in out.columns]]
-    return out.drop_duplicates(subset=["kind", "compound", "receptor", "parameter"]).reset_index(drop=True)
+    out = out[[c for c in [*cols, "arms"] if c in out.columns]]
+    # one row per distinct value and source, with the arms that use it: a parameter that differs between
+    # arms (a what-if value, another source) shows every value, never only the first arm's
+    keys = [c for c in cols if c in out.columns]
+    return (out.groupby(keys, sort=False, dropna=False)["arms"]
+            .agg(lambda a: "; ".join(dict.fromkeys(a))).reset_index())
 
 
 def _unit_from_name(name: str) -> str:

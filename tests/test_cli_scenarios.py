@@ -25,7 +25,7 @@ TABLE_COLUMNS = {
     "doses.csv": {"arm", "subject", "time_h", "compound", "route", "amount_nmol", "amount_mg"},
     "nca.csv": {"arm", "subject", "compound", "statistic", "value", "unit"},
     "endpoints.csv": {"arm", "subject", "receptor", "endpoint", "peak_response", "time_of_peak_h", "unit"},
-    "parameters.csv": {"kind", "compound", "receptor", "parameter", "value", "unit", "source"},
+    "parameters.csv": {"kind", "compound", "receptor", "parameter", "value", "unit", "source", "arms"},
     "library_provenance.csv": {"compound", "target", "quantity", "value", "unit", "species", "assay", "source",
                                "doi", "status"},
 }
@@ -124,3 +124,24 @@ def test_demo_is_the_main_job(tmp_path):
     r = run_cmd("demo", "--out", out, "--quiet")
     assert r.returncode == 2 and "use --force" in r.stderr
     assert (out / "tables" / "summary.csv").read_bytes() == before
+
+
+def test_dor_choice_is_visible_in_the_tables(tmp_path):
+    """dor_sources: the default (antagonists, tau = 0) gives no DOR signal; the labelled what-if arm does, and
+    the parameter table shows both values with their sources and arms (never only the first arm's)."""
+    out = tmp_path / "dor"
+    r = run_cmd("run", "dor_sources", "--out", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    ep = pd.read_csv(out / "tables" / "endpoints.csv").query("endpoint == 'DOR_signal'")
+    by_arm = dict(zip(ep["arm"], ep["peak_response"], strict=True))
+    default = next(a for a in by_arm if a.startswith("default"))
+    what_if = next(a for a in by_arm if a.startswith("what-if"))
+    assert by_arm[default] == 0.0 and 0.0 < by_arm[what_if] < 0.1
+    mor = pd.read_csv(out / "tables" / "endpoints.csv").query("receptor == 'MOR'")
+    assert mor.groupby("endpoint")["peak_response"].nunique().eq(1).all()      # MOR is the same in both arms
+    params = pd.read_csv(out / "tables" / "parameters.csv")
+    tau = params[(params["receptor"] == "DOR") & params["parameter"].str.startswith("efficacy")
+                 & (params["compound"] == "MG")]
+    assert sorted(tau["value"]) == [0.0, 0.1]
+    assert tau.loc[tau["value"] == 0.1, "source"].str.contains("illustration").all()
+    assert tau.loc[tau["value"] == 0.0, "source"].str.contains("Kruegel 2016").all()
