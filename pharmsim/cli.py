@@ -305,6 +305,26 @@ def _has(result, quantity: str, **labels) -> bool:
     return quantity in result.quantities and bool(result.select(quantity, **labels))
 
 
+def _dor_efficacy_note(models: dict) -> str:
+    """What the figures must not hide: the efficacy of MG and 7-OH-MG at DOR in each arm, and its source."""
+    found: dict[tuple, list] = {}
+    for model in models.values():
+        if "DOR" not in model.receptors:
+            continue
+        for lig in model.ligands_at("DOR"):
+            if lig.compound in ("MG", "7-OH-MG"):
+                tau = float(np.mean(lig.efficacy))
+                key = (tau, str(lig.sources.get("efficacy", "")).split(" (")[0])
+                found.setdefault(key, [])
+                if lig.compound not in found[key]:
+                    found[key].append(lig.compound)
+    lines = []
+    for (tau, src), compounds in found.items():
+        kind = "competitive antagonist" if tau == 0 else "partial agonist"
+        lines.append(f"{', '.join(compounds)}: {kind}{'s' if len(compounds) > 1 else ''}, tau {tau:g}\n({src})")
+    return "\n".join(lines)
+
+
 def scenario_figures(results: dict, models: dict) -> list[tuple[str, object, str]]:
     """``(file name, Figure, caption)`` of a scenario's results. Plots never solve: results are drawn as given."""
     from .plots import response_curves, style_axes, time_course  # noqa: PLC0415
@@ -342,15 +362,26 @@ def scenario_figures(results: dict, models: dict) -> list[tuple[str, object, str
             continue
         fig, axes = _panels(len(endpoints))
         for ax, ep in zip(axes[0], endpoints, strict=True):
-            receptor = ""
+            receptor, top = "", 0.0
             for i, arm in enumerate(arms):
                 if _has(results[arm], quantity, endpoint=ep):
                     series = results[arm].select(quantity, endpoint=ep)[0]
                     receptor = series.receptor
+                    top = max(top, 100.0 * float(np.max(series.values)))
                     _median_band(ax, results[arm].t_h, 100.0 * series.values, arm, f"C{i % 10}")
-            ax.set_ylim(-2, 102)
-            style_axes(ax, title=f"{ep.replace('_', ' ')} ({receptor})", xlabel="time (h)",
-                       ylabel=f"{what.lower()} (% of maximum)", legend_loc="best")
+            title = f"{ep.replace('_', ' ')} ({receptor})"
+            if receptor == "DOR" and top < 20:            # a small DOR signal would vanish on a 0-100 % scale
+                ax.set_ylim(-0.05 * max(top * 1.3, 1.0), max(top * 1.3, 1.0))
+                title += ": y axis zoomed"
+            else:
+                ax.set_ylim(-2, 102)
+            style_axes(ax, title=title, xlabel="time (h)", ylabel=f"{what.lower()} (% of maximum)", legend=False)
+            if receptor == "DOR" and (note := _dor_efficacy_note(models)):
+                ax.text(0.98, 0.97, note, transform=ax.transAxes, fontsize=10, va="top", ha="right", color="0.2",
+                        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=1 if max(map(len, labels)) > 40 else 3,
+                   fontsize=12, frameon=False)
         _footer(fig)
         figs.append((f"{quantity}.png", fig, f"{what} of each endpoint (% of its maximum), all arms" + band))
 
