@@ -536,10 +536,16 @@ def simulate(model: Model, t_h, *, chunk_size: int = 2000, progress=None, rtol: 
     N = model.n_subjects
     rtol = float(require_positive("rtol", rtol))
     atol = float(require_positive("atol", atol))
-    nodes = _adapted_nodes(model, t, rtol, atol)
+    if model.tolerance is None and all(model.binding[r] == "equilibrium" for r in model.receptors):
+        # nothing to integrate beyond the exact PK: evaluate it at the output times only
+        nodes = np.unique(np.concatenate([[0.0], t]))
+        times = nodes
+        stage_of_node = np.arange(nodes.size)
+    else:
+        nodes = _adapted_nodes(model, t, rtol, atol)
+        times = _binding.stage_times(nodes)
+        stage_of_node = 3 * np.arange(nodes.size)
     out_idx = _binding.node_index(nodes, t)
-    times = _binding.stage_times(nodes)
-    stage_of_node = 3 * np.arange(nodes.size)
 
     collected: dict[tuple, list] = {}
     units: dict[tuple, str] = {}

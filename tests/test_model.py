@@ -242,3 +242,25 @@ def test_source_keys_accept_aliases(lib):
                        sources={("K", "mitragynine", "MOR"): "Takayama 2002 J Med Chem"})
     mg = next(p for p in m.ligands_at("MOR") if p.compound == "MG")
     assert float(mg.K_nM) == pytest.approx(float(lib.value("Ki", "MG", "MOR", "nM", source="Takayama 2002 J Med Chem")))
+
+
+def test_equilibrium_binding_is_gaddum_of_exact_effect_sites_on_any_grid(lib):
+    """With equilibrium binding (and no tolerance) the model evaluates the exact PK at the output times only:
+    occupancies are Gaddum's closed form of the unbound effect-site concentrations, whatever the grid."""
+    model = ps.build_model(kratom_and_morphine(lib), binding="equilibrium", library=lib)
+    coarse = np.array([0.5, 1.0, 1.7, 3.0, 12.0])
+    fine = np.union1d(coarse, np.arange(0.0, 12.01, 0.05))
+    rc, rf = ps.simulate(model, coarse), ps.simulate(model, fine)
+    at = np.searchsorted(fine, coarse)
+    ligs = model.ligands_at("MOR")
+    conc = np.stack([rc.select("effect_conc_unbound", compound=lig.compound)[0].values[0] for lig in ligs], axis=-1)
+    K = np.array([float(lig.K_nM) for lig in ligs])
+    expected = ps.gaddum_occupancy(conc, K)
+    for j, lig in enumerate(ligs):
+        got = rc.select("occupancy", compound=lig.compound, receptor="MOR")[0].values[0]
+        np.testing.assert_allclose(got, expected[:, j], rtol=1e-12, atol=1e-15)
+        fine_v = rf.select("occupancy", compound=lig.compound, receptor="MOR")[0].values[0][at]
+        np.testing.assert_allclose(got, fine_v, rtol=1e-10, atol=1e-15)
+    for ep in ("analgesia", "respiratory_depression"):
+        np.testing.assert_allclose(rc.select("response", endpoint=ep)[0].values[0],
+                                   rf.select("response", endpoint=ep)[0].values[0][at], rtol=1e-10, atol=1e-15)
