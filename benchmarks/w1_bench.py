@@ -176,7 +176,7 @@ def main(argv=None):
         print(f"{N:7d}  {t_ps:10.3f}  {t_ps1:6.3f}  {t_sp:9.1f}{mark:1s} ({t_sp / t_ps:5.0f}x, {t_sp / t_ps1:5.0f}x)"
               f"  {t_rr:9.2f} ({t_rr / t_ps:4.0f}x, {t_rr / t_ps1:4.0f}x)  {peak / 2**20:8.0f}  {rel_c:8.1e}"
               f"  {abs_be:9.1e}")
-    if any(n_sp != N for N, _, _, n_sp, *_ in rows):
+    if any(n_sp != N for N, _, _, _, n_sp, *_ in rows):
         print("* extrapolated linearly from a subset (--full-peers to time every subject)")
     print("W1 accuracy also counts B/E relative errors on [" + ", ".join(be) + "] only in absolute terms.")
 
