@@ -242,6 +242,69 @@ def solve_linear(A, t_h, inputs: Inputs | None = None, x0=None, t_start_h: float
     return np.moveaxis(out, -1, 0)
 
 
+@dataclass(frozen=True)
+class _Setup:
+    """The validated, permuted problem shared by the marching solvers (population along the last axis)."""
+
+    A_perm: np.ndarray            # (n, n) or (N, n, n), states permuted so that every block is contiguous
+    slices: tuple                 # one slice per independent block
+    where: np.ndarray             # where[state] = its position in the permuted order
+    x: np.ndarray                 # (n, N) permuted initial state
+    bolus_amount: np.ndarray      # (N, E)
+    inf_rate: np.ndarray          # (N, I)
+    bolus_state: np.ndarray       # permuted
+    infusion_state: np.ndarray    # permuted
+
+
+def _setup(A, inputs: Inputs, x0, observed: dict) -> tuple[_Setup, dict]:
+    """Check ``A``, ``x0``, the inputs' states and the observed state lists; permute into independent blocks.
+
+    ``observed`` maps a parameter name to its state list (None = all states); returns their permuted
+    positions under the same names.
+    """
+    A = require_finite("A", A, "1/h")
+    if A.ndim not in (2, 3) or A.shape[-1] != A.shape[-2]:
+        raise PharmsimError(f"A must be a square (n, n) or batched (N, n, n) matrix; got shape {A.shape}")
+    n = A.shape[-1]
+    for name, idx in (("bolus_state", inputs.bolus_state), ("infusion_state", inputs.infusion_state)):
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise PharmsimError(f"{name} must index one of the {n} states (0..{n - 1}); got {idx.tolist()}")
+    sizes = {A.shape[0] if A.ndim == 3 else 1, inputs.n_subjects}
+    if x0 is not None:
+        x0 = require_finite("x0", x0)
+        if x0.shape[-1:] != (n,) or x0.ndim > 2:
+            raise PharmsimError(f"x0 must have shape ({n},) or (N, {n}); got {x0.shape}")
+        sizes.add(x0.shape[0] if x0.ndim == 2 else 1)
+    sizes.discard(1)
+    if len(sizes) > 1:
+        raise PharmsimError(f"the number of subjects differs between A, inputs and x0: {sorted(sizes)}")
+    N = sizes.pop() if sizes else 1
+    # propagate each independent block of states with its own (smaller) matrices; states are permuted so
+    # that every block is a contiguous slice
+    blocks = _independent_blocks(A)
+    perm = np.concatenate(blocks)
+    where = np.empty(n, dtype=int)
+    where[perm] = np.arange(n)
+    slices, start = [], 0
+    for blk in blocks:
+        slices.append(slice(start, start + blk.size))
+        start += blk.size
+    x = np.zeros((N, n)) if x0 is None else np.broadcast_to(x0, (N, n)).astype(float)
+    positions = {}
+    for name, idx in observed.items():
+        idx = np.arange(n) if idx is None else _as_index(name, idx)
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise PharmsimError(f"{name} must index the {n} states (0..{n - 1}); got {idx.tolist()}")
+        positions[name] = where[idx]
+    setup = _Setup(
+        A_perm=A[..., perm[:, None], perm[None, :]], slices=tuple(slices), where=where,
+        x=np.ascontiguousarray(x.T[perm]),  # (n, N): the population runs along the last, contiguous axis
+        bolus_amount=np.broadcast_to(inputs.bolus_amount, (N, inputs.bolus_time_h.size)),
+        inf_rate=np.broadcast_to(inputs.infusion_rate, (N, inputs.infusion_start_h.size)),
+        bolus_state=where[inputs.bolus_state], infusion_state=where[inputs.infusion_state])
+    return setup, positions
+
+
 def iter_linear(A, t_h, inputs: Inputs | None = None, x0=None, t_start_h: float = 0.0, observe=None):
     """Yield ``(t, amounts)`` at each output time, ``amounts`` of shape (n_observed, N), population last.
 
@@ -250,10 +313,6 @@ def iter_linear(A, t_h, inputs: Inputs | None = None, x0=None, t_start_h: float 
     trajectory. Each yielded array is a fresh copy.
     """
     inputs = Inputs() if inputs is None else inputs
-    A = require_finite("A", A, "1/h")
-    if A.ndim not in (2, 3) or A.shape[-1] != A.shape[-2]:
-        raise PharmsimError(f"A must be a square (n, n) or batched (N, n, n) matrix; got shape {A.shape}")
-    n = A.shape[-1]
     t = np.atleast_1d(require_finite("t_h", t_h, "h"))
     t0 = float(as_float_array("t_start_h", t_start_h, "h"))
     if t.ndim != 1 or t.size == 0:
@@ -266,45 +325,10 @@ def iter_linear(A, t_h, inputs: Inputs | None = None, x0=None, t_start_h: float 
     for name, times in (("bolus_time_h", inputs.bolus_time_h), ("infusion_start_h", inputs.infusion_start_h)):
         if times.size and times.min() < t0:
             raise PharmsimError(f"{name} must be >= t_start_h = {t0} h; got {times.min()} h")
-    for name, idx in (("bolus_state", inputs.bolus_state), ("infusion_state", inputs.infusion_state)):
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            raise PharmsimError(f"{name} must index one of the {n} states (0..{n - 1}); got {idx.tolist()}")
-
-    sizes = {A.shape[0] if A.ndim == 3 else 1, inputs.n_subjects}
-    if x0 is not None:
-        x0 = require_finite("x0", x0)
-        if x0.shape[-1:] != (n,) or x0.ndim > 2:
-            raise PharmsimError(f"x0 must have shape ({n},) or (N, {n}); got {x0.shape}")
-        sizes.add(x0.shape[0] if x0.ndim == 2 else 1)
-    sizes.discard(1)
-    if len(sizes) > 1:
-        raise PharmsimError(f"the number of subjects differs between A, inputs and x0: {sorted(sizes)}")
-    N = sizes.pop() if sizes else 1
-
-    x = np.zeros((N, n)) if x0 is None else np.broadcast_to(x0, (N, n)).astype(float)
-    x = np.ascontiguousarray(x.T)  # (n, N): the population runs along the last, contiguous axis
-    bolus_amount = np.broadcast_to(inputs.bolus_amount, (N, inputs.bolus_time_h.size))
-    inf_rate = np.broadcast_to(inputs.infusion_rate, (N, inputs.infusion_start_h.size))
-    # propagate each independent block of states with its own (smaller) matrices; states are permuted so
-    # that every block is a contiguous slice
-    blocks = _independent_blocks(A)
-    perm = np.concatenate(blocks)
-    where = np.empty(n, dtype=int)
-    where[perm] = np.arange(n)
-    A_perm = A[..., perm[:, None], perm[None, :]]
-    slices, start = [], 0
-    for blk in blocks:
-        slices.append(slice(start, start + blk.size))
-        start += blk.size
-    x = np.ascontiguousarray(x[perm])
-
-    obs = np.arange(n) if observe is None else _as_index("observe", observe)
-    if obs.size and (obs.min() < 0 or obs.max() >= n):
-        raise PharmsimError(f"observe must index the {n} states (0..{n - 1}); got {obs.tolist()}")
-    obs_perm = where[obs]
-    bolus_state, infusion_state = where[inputs.bolus_state], where[inputs.infusion_state]
-
-    for tk, xk in _march(A_perm, slices, x, t, t0, inputs, bolus_amount, inf_rate, bolus_state, infusion_state):
+    su, pos = _setup(A, inputs, x0, {"observe": observe})
+    obs_perm = pos["observe"]
+    for tk, xk in _march(su.A_perm, su.slices, su.x, t, t0, inputs, su.bolus_amount, su.inf_rate, su.bolus_state,
+                         su.infusion_state):
         yield tk, xk[obs_perm]
 
 
@@ -351,48 +375,15 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
     off_mesh = events[~np.isin(events, nodes)]
     if off_mesh.size:
         raise PharmsimError(f"every dosing event time must be a node of nodes_h; {off_mesh[:5].tolist()} h are not")
-    # the validated set-up of iter_linear (shapes, subjects, blocks); its stream is not used
-    A = require_finite("A", A, "1/h")
-    if A.ndim not in (2, 3) or A.shape[-1] != A.shape[-2]:
-        raise PharmsimError(f"A must be a square (n, n) or batched (N, n, n) matrix; got shape {A.shape}")
-    n = A.shape[-1]
-    sizes = {A.shape[0] if A.ndim == 3 else 1, inputs.n_subjects}
-    if x0 is not None:
-        x0 = require_finite("x0", x0)
-        if x0.shape[-1:] != (n,) or x0.ndim > 2:
-            raise PharmsimError(f"x0 must have shape ({n},) or (N, {n}); got {x0.shape}")
-        sizes.add(x0.shape[0] if x0.ndim == 2 else 1)
-    sizes.discard(1)
-    if len(sizes) > 1:
-        raise PharmsimError(f"the number of subjects differs between A, inputs and x0: {sorted(sizes)}")
-    N = sizes.pop() if sizes else 1
-    for name, idx in (("bolus_state", inputs.bolus_state), ("infusion_state", inputs.infusion_state)):
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            raise PharmsimError(f"{name} must index one of the {n} states (0..{n - 1}); got {idx.tolist()}")
-    obs = np.arange(n) if observe is None else _as_index("observe", observe)
-    inside = np.arange(n) if observe_inside is None else _as_index("observe_inside", observe_inside)
-    for name, idx in (("observe", obs), ("observe_inside", inside)):
-        if idx.size and (idx.min() < 0 or idx.max() >= n):
-            raise PharmsimError(f"{name} must index the {n} states (0..{n - 1}); got {idx.tolist()}")
-
-    blocks = _independent_blocks(A)
-    perm = np.concatenate(blocks)
-    where = np.empty(n, dtype=int)
-    where[perm] = np.arange(n)
-    A_perm = A[..., perm[:, None], perm[None, :]]
-    slices, start = [], 0
-    for blk in blocks:
-        slices.append(slice(start, start + blk.size))
-        start += blk.size
-    x = np.zeros((N, n)) if x0 is None else np.broadcast_to(x0, (N, n)).astype(float)
-    x = np.ascontiguousarray(x.T[perm])
-    obs_perm, inside_perm = where[obs], where[inside]
+    su, pos = _setup(A, inputs, x0, {"observe": observe, "observe_inside": observe_inside})
+    A_perm, slices, x = su.A_perm, su.slices, su.x
+    n, N = x.shape
+    obs_perm, inside_perm = pos["observe"], pos["observe_inside"]
+    bolus_amount, inf_rate = su.bolus_amount, su.inf_rate
+    bolus_state, infusion_state = su.bolus_state, su.infusion_state
     # per block: the observed-inside rows (block-local) and where they go in the output
     rows = [(k, np.nonzero((inside_perm >= sl.start) & (inside_perm < sl.stop))[0]) for k, sl in enumerate(slices)]
     rows = [(k, _as_slice(dest), inside_perm[dest] - slices[k].start) for k, dest in rows if dest.size]
-    bolus_amount = np.broadcast_to(inputs.bolus_amount, (N, inputs.bolus_time_h.size))
-    inf_rate = np.broadcast_to(inputs.infusion_rate, (N, inputs.infusion_start_h.size))
-    bolus_state, infusion_state = where[inputs.bolus_state], where[inputs.infusion_state]
     bolus_at = np.searchsorted(nodes, inputs.bolus_time_h)
     boluses: dict[int, list[int]] = {}
     for j, k in enumerate(bolus_at.tolist()):
@@ -434,7 +425,7 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
             r = np.zeros((n, N))
             for j in np.nonzero(running[k])[0]:
                 r[infusion_state[j]] += inf_rate[:, j]
-        out_inside = np.empty((c.size, inside.size, N))
+        out_inside = np.empty((c.size, inside_perm.size, N))
         for s_idx, stage in enumerate(stages):
             for (b, dest, _), (E, G) in zip(rows, stage, strict=True):
                 sl = slices[b]
