@@ -137,15 +137,16 @@ class Model:
 
         rows = []
         for lig in self.ligands:
+            equilibrium = self.binding[lig.receptor] != "kinetic"
             for name, unit, key in (("K", "nM", "K_nM"), ("efficacy (tau, reference assay)", "-", "efficacy"),
                                     ("kon", "1/(nM*h)", "kon_per_nM_per_h"), ("koff", "1/h", "koff_per_h"),
                                     ("arrestin efficacy", "fraction of DAMGO", "arrestin_efficacy")):
                 v = getattr(lig, key)
-                if v is None or (key in ("kon_per_nM_per_h", "koff_per_h") and self.binding[lig.receptor] != "kinetic"):
+                if v is None or (equilibrium and key in ("kon_per_nM_per_h", "koff_per_h")):
                     continue  # equilibrium binding has no rate constants: no row rather than a NaN
                 src_key = {"K_nM": "K", "kon_per_nM_per_h": "kinetics", "koff_per_h": "kinetics"}.get(key, key)
                 source = lig.sources.get(src_key, "")
-                if key == "K_nM" and self.binding[lig.receptor] != "kinetic":
+                if equilibrium and key == "K_nM":
                     source = f"{source}; binding at {lig.receptor}: equilibrium (Gaddum)"
                 rows.append({"compound": lig.compound, "receptor": lig.receptor, "parameter": name,
                              "value": float(np.mean(v)), "unit": unit, "source": source})
