@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
+from .linear import step_key
 from .validate import PharmsimError, require_finite, require_nonnegative, require_positive
 
 __all__ = [
@@ -123,13 +124,18 @@ def make_nodes(t_h, breakpoints_h=(), max_step_h: float = DEFAULT_MAX_STEP_H) ->
 
 
 def node_index(nodes_h, t_h) -> np.ndarray:
-    """Positions of the times ``t_h`` in ``nodes_h`` (each must be a node, to 1e-9 h)."""
+    """Positions of the times ``t_h`` in ``nodes_h``; each must be a node, exactly.
+
+    :func:`make_nodes` and :func:`adapt_nodes` keep every output time as a node bit for bit, so no
+    tolerance is needed; a tolerance would snap an output time onto a neighbouring node (two outputs
+    1e-12 h apart on either side of a dose would then both read the post-dose state).
+    """
     nodes = np.asarray(nodes_h, dtype=float)
     t = np.atleast_1d(np.asarray(t_h, dtype=float))
-    k = np.clip(np.searchsorted(nodes, t - 1e-9), 0, nodes.size - 1)
-    if np.any(np.abs(nodes[k] - t) > 1e-9):
-        bad = t[np.abs(nodes[k] - t) > 1e-9][0]
-        raise PharmsimError(f"t_h = {bad} h is not one of the integration nodes")
+    k = np.clip(np.searchsorted(nodes, t), 0, nodes.size - 1)
+    off = nodes[k] != t
+    if np.any(off):
+        raise PharmsimError(f"t_h = {t[off][0]!r} h is not one of the integration nodes")
     return k
 
 
@@ -167,7 +173,7 @@ class _Radau:
         self._cache: dict[float, tuple] = {}
 
     def constants(self, h: float):
-        key = round(h, 13)
+        key = step_key(h)
         if key not in self._cache:
             k = self.koff[..., None, None]                                     # (L, *b, 1, 1)
             P = np.linalg.inv(np.eye(_S) + h * k * RADAU_A)                    # (L, *b, 3, 3)
@@ -233,7 +239,7 @@ class _RadauShared(_Radau):
     (BLAS), which halves the work per step. State layout (G, L, N): groups, ligands, subjects."""
 
     def constants(self, h: float):
-        key = round(h, 13)
+        key = step_key(h)
         if key not in self._cache:
             L, Gn = self.kon.shape
             P = np.linalg.inv(np.eye(_S) + h * self.koff[..., None, None] * RADAU_A)   # (L, G, 3, 3)
@@ -432,7 +438,7 @@ def _local_errors(a, b, B0, ce_fn, kon, koff, atol, rtol):
     scaled by ``atol + rtol |B|``; max over subjects and ligands, shape (k,)."""
     err = np.zeros(a.size)
     h = b - a
-    keys = np.round(h, 13)
+    keys = step_key(h)
     for hk in np.unique(keys):
         idx = np.nonzero(keys == hk)[0]
         one = _steps_from(B0[:, idx], a[idx], float(h[idx[0]]), ce_fn, kon, koff, 1)[-1]
@@ -506,8 +512,9 @@ def adapt_nodes(t_h, ce_fn: Callable[[np.ndarray], np.ndarray], kon_per_nM_per_h
             sel = m == mk
             parts = 2**mk
             h = (b_bad[sel] - a_bad[sel]) / parts
-            for hk in np.unique(np.round(h, 13)):
-                g = np.nonzero(sel)[0][np.round(h, 13) == hk]
+            h_keys = step_key(h)
+            for hk in np.unique(h_keys):
+                g = np.nonzero(sel)[0][h_keys == hk]
                 hh = float((b_bad[g[0]] - a_bad[g[0]]) / parts)
                 states = _steps_from(B_bad[:, g], a_bad[g], hh, ce_fn, kon, koff, parts - 1)   # (parts-1, n, k, L)
                 starts = np.concatenate([B_bad[:, g][None], states], axis=0)                  # (parts, n, k, L)

@@ -97,6 +97,14 @@ class Doses:
             d = np.zeros_like(t)
         s(self, "duration_h", d)
         E = t.size
+        if d.shape == t.shape:
+            lost = (d > 0) & (t + d == t)
+            if lost.any():
+                i = int(np.argmax(lost))
+                raise PharmsimError(
+                    f"duration_h = {float(d[i])!r} h of the dose at time_h = {float(t[i])!r} h is too short to be "
+                    "told apart from a bolus in floating point (start + duration == start); give duration_h = 0 "
+                    "(a bolus) or a longer infusion")
         if t.ndim != 1 or len(self.compound) != E or len(self.route) != E or d.shape != (E,) \
                 or a.shape[-1:] != (E,) or a.ndim > 2:
             raise PharmsimError(

@@ -25,7 +25,7 @@ import numpy as np
 
 from .validate import PharmsimError, as_float_array, require_finite, require_nonnegative
 
-__all__ = ["Inputs", "expm", "iter_linear", "iter_linear_steps", "solve_linear", "step_matrices"]
+__all__ = ["Inputs", "expm", "iter_linear", "iter_linear_steps", "solve_linear", "step_key", "step_matrices"]
 
 # Pade coefficients b_0..b_m of exp (Higham 2005, SIAM J Matrix Anal Appl 26:1179, doi:10.1137/04061101X,
 # eq. 2.8) and the largest 1-norm theta_m for which the degree-m approximant is accurate to double precision
@@ -36,6 +36,26 @@ _PADE = {
     7: (17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0, 1.0),
 }
 _THETA = {3: 1.495585217958292e-2, 5: 2.539398330063230e-1, 7: 9.504178996162932e-1}
+
+
+#: Mantissa bits kept by :func:`step_key`: steps whose lengths agree to 2**-40 (about 1e-12) *relative*
+#: share their step matrices.
+_KEY_BITS = 40
+
+
+def step_key(h):
+    """Cache key of a step length (or an array of them): ``h`` with its mantissa rounded to 40 bits.
+
+    Step lengths computed by different arithmetic (``t_(k+1) - t_k`` on a subdivided mesh) differ in their
+    last bits; rounding them to about 12 significant digits lets them share one matrix exponential. The
+    rounding is *relative*: keys of 1e-12 h and 1e-13 h stay apart (an absolute rounding to 12 decimals
+    made every step under 5e-13 h share the key 0 and lost most of a short infusion). Using the matrices of
+    the key instead of the exact step perturbs the step by at most ``2**-40 h`` relative. Halving is exact:
+    ``step_key(h) / 2 == step_key(h / 2)``.
+    """
+    m, e = np.frexp(np.asarray(h, dtype=float))
+    key = np.ldexp(np.round(np.ldexp(m, _KEY_BITS)), e - _KEY_BITS)
+    return float(key) if key.ndim == 0 else key
 
 
 def _empty_float():
@@ -393,7 +413,7 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
     yield None, x[obs_perm]
 
     h_all = np.diff(nodes)
-    keys = np.round(h_all, 12).tolist()
+    keys = step_key(h_all).tolist()
     starts = nodes[:-1]
     running = (inputs.infusion_start_h[None, :] <= starts[:, None]) & (inputs.infusion_end_h[None, :] > starts[:, None])
     any_running = running.any(axis=1).tolist()
@@ -404,7 +424,7 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
     whole: dict[float, list] = {}
     inner: dict[float, list] = {}
     for key in sorted(set(keys)):
-        half = round(key / 2, 12)
+        half = key / 2
         if half in whole:
             whole[key] = [_double(E, G) for E, G in whole[half]]
             inner[key] = [[_double(E, G) for E, G in stage] for stage in inner[half]]
@@ -457,7 +477,7 @@ def _march(A_perm, slices, x, t, t0, inputs, bolus_amount, inf_rate, bolus_state
     breaks = breaks[breaks >= t0]
     starts = np.concatenate([[t0], breaks[:-1]])
     steps = breaks - starts
-    keys = np.round(steps, 12).tolist()
+    keys = step_key(steps).tolist()
     running = (inputs.infusion_start_h[None, :] <= starts[:, None]) & (inputs.infusion_end_h[None, :] > starts[:, None])
     any_running = running.any(axis=1).tolist()
     bolus_at = np.searchsorted(breaks, inputs.bolus_time_h)           # every bolus time is a breakpoint

@@ -577,10 +577,19 @@ def solve(model: PKModel, t_h, doses: Doses | None = None, *, method: str = "exa
         times = doses.time_h + lag_rows[g]
         amt = amounts[members] * F[members]
         bolus = doses.duration_h == 0
+        start, end = times[~bolus], times[~bolus] + doses.duration_h[~bolus]
+        if np.any(end <= start):
+            e = int(np.nonzero(~bolus)[0][np.argmax(end <= start)])
+            raise PharmsimError(
+                f"the infusion of {doses.compound[e]} at {float(doses.time_h[e])!r} h (duration_h = "
+                f"{float(doses.duration_h[e])!r} h, lag {float(lag_rows[g][e])!r} h) is too short to be represented "
+                "after its lag time; give duration_h = 0 (a bolus) or a longer infusion")
         inp = Inputs(
             bolus_time_h=times[bolus], bolus_state=state[bolus], bolus_amount=amt[:, bolus],
-            infusion_start_h=times[~bolus], infusion_end_h=times[~bolus] + doses.duration_h[~bolus],
-            infusion_state=state[~bolus], infusion_rate=amt[:, ~bolus] / doses.duration_h[~bolus],
+            infusion_start_h=start, infusion_end_h=end, infusion_state=state[~bolus],
+            # the rate over the duration as represented in floating point (end - start), so that the
+            # amount delivered is the dose to round-off even for infusions of 1e-12 h
+            infusion_rate=amt[:, ~bolus] / (end - start),
         )
         Ag = A if A.ndim == 2 else A[members]
         xg = None if x0 is None else (np.broadcast_to(require_finite("x0", x0), (N, n))[members])

@@ -189,3 +189,16 @@ def test_iter_linear_steps_bad_input():
         list(iter_linear_steps(A, [0.0, 1.0], [0.0, 0.5]))
     with pytest.raises(PharmsimError, match=r"strictly increasing"):
         list(iter_linear_steps(A, [0.0, 1.0, 1.0], [0.5]))
+
+
+def test_step_key_is_relative_and_halving_is_exact():
+    from pharmsim.linear import step_key
+
+    h = np.array([1e-15, 1e-13, 1e-12, 2e-12, 0.25, 0.125, 168.0])
+    keys = step_key(h)
+    assert np.unique(keys).size == h.size                      # no two distinct steps share a key
+    np.testing.assert_allclose(keys, h, rtol=2.0**-40)
+    assert step_key(0.25 * (1 + 1e-14)) == step_key(0.25)      # round-off differences share one key
+    for x in h:
+        assert step_key(x) / 2 == step_key(x / 2)
+    assert step_key(0.0) == 0.0
