@@ -284,6 +284,42 @@ def _pos_required(quantity: str) -> bool:
             and not q.startswith("ki_ratio"))
 
 
+@dataclass(frozen=True)
+class _Index:
+    """Dictionaries over the rows of a library, built once: every look-up is a dict access, not a scan."""
+
+    rows: dict            # (quantity, compound id, target) -> [row dict, ...] in file order
+    quantities: frozenset
+    targets: frozenset
+    quantities_at: dict   # (compound id, target) -> (quantity, ...)
+    targets_of: dict      # (quantity, compound id) -> (target, ...)
+    compounds_at: dict    # (quantity, target) -> (compound id, ...)
+    by_alias: dict        # normalised id / name / alias -> Compound
+
+    @classmethod
+    def build(cls, table: pd.DataFrame, compounds: tuple[Compound, ...]) -> _Index:
+        rows: dict = {}
+        q_at: dict = {}
+        t_of: dict = {}
+        c_at: dict = {}
+        for r in table.to_dict("records"):
+            key = (r["quantity"], r["compound"], r["target"])
+            rows.setdefault(key, []).append(r)
+            for d, k, v in ((q_at, (r["compound"], r["target"]), r["quantity"]),
+                            (t_of, (r["quantity"], r["compound"]), r["target"]),
+                            (c_at, (r["quantity"], r["target"]), r["compound"])):
+                seen = d.setdefault(k, [])
+                if v not in seen:
+                    seen.append(v)
+        alias: dict = {}
+        for c in compounds:
+            for n in (c.id, c.name, *c.aliases):
+                alias.setdefault(_norm(n), c)
+        tup = lambda d: {k: tuple(v) for k, v in d.items()}  # noqa: E731
+        return cls(rows=rows, quantities=frozenset(table["quantity"]), targets=frozenset(table["target"]),
+                   quantities_at=tup(q_at), targets_of=tup(t_of), compounds_at=tup(c_at), by_alias=alias)
+
+
 @dataclass(frozen=True, eq=False)
 class Library:
     """All parameters and compounds, immutable. Build with :func:`load_library`.
@@ -300,6 +336,12 @@ class Library:
         return (f"Library({len(self._compounds)} compounds, {len(self._table)} parameter rows, "
                 f"path={self.path!r})")
 
+    # ----------------------------------------------------------------------------------- the index
+    @functools.cached_property
+    def _index(self) -> _Index:
+        """Look-up structures built once per library (the library is immutable)."""
+        return _Index.build(self._table, self._compounds)
+
     # ----------------------------------------------------------------------------------- compounds
     def compounds(self) -> tuple[Compound, ...]:
         """Every compound, in file order."""
@@ -315,10 +357,9 @@ class Library:
         """
         if not isinstance(name_or_alias, str) or not name_or_alias.strip():
             raise PharmsimError(f"compound must be a compound name or alias; got {name_or_alias!r}")
-        key = _norm(name_or_alias)
-        for c in self._compounds:
-            if key in {_norm(c.id), _norm(c.name), *(_norm(a) for a in c.aliases)}:
-                return c
+        found = self._index.by_alias.get(_norm(name_or_alias))
+        if found is not None:
+            return found
         names = [c.id for c in self._compounds] + [a for c in self._compounds for a in (c.name, *c.aliases)]
         raise PharmsimError(
             f"compound must be one of {', '.join(c.id for c in self._compounds)} (or an alias); "
@@ -334,8 +375,33 @@ class Library:
             return None
         return self.compound(compound_id).molar_mass_g_per_mol
 
+    def has(self, quantity: str, compound: str, target: str, pathway: str | None = None,
+            source: str | None = None) -> bool:
+        """True if the library holds a row for the parameter (and, if given, from ``source``); never raises
+        for a name it does not know."""
+        try:
+            cid = self._compound_id(compound)
+        except PharmsimError:
+            return False
+        rows = self._index.rows.get((quantity, cid, target), ())
+        if pathway is not None:
+            rows = [r for r in rows if r["pathway"] == pathway]
+        if source is not None:
+            rows = [r for r in rows if _same(r["source"], source)]
+        return bool(rows)
+
+    def targets(self, quantity: str, compound: str) -> tuple[str, ...]:
+        """The targets at which ``compound`` has a ``quantity`` row (file order), e.g. the routes with a ``ka``."""
+        return self._index.targets_of.get((quantity, self._compound_id(compound)), ())
+
+    def compounds_with(self, quantity: str, target: str) -> tuple[str, ...]:
+        """Compound ids that have a ``quantity`` row at ``target`` (file order)."""
+        return self._index.compounds_at.get((quantity, target), ())
+
     # ----------------------------------------------------------------------------------- look-ups
     def _check_choice(self, what: str, value: str, choices: Iterable[str], context: str = "") -> str:
+        if isinstance(value, str) and value in choices:      # fast path: an exact name
+            return value
         choices = sorted({str(c) for c in choices})
         for c in choices:
             if _same(c, value):
@@ -344,25 +410,25 @@ class Library:
             f"{what} must be one of {', '.join(map(repr, choices)) or 'none'}{context}; got {value!r}"
             f"{suggest(value, choices)}")
 
-    def _select(self, quantity, compound, target, pathway) -> pd.DataFrame:
-        """Rows for (quantity, compound, target[, pathway]) with checked names; never empty."""
-        t = self._table
+    def _select(self, quantity, compound, target, pathway) -> list[dict]:
+        """Rows (dicts) for (quantity, compound, target[, pathway]) with checked names; never empty."""
+        ix = self._index
         if not isinstance(quantity, str):
             raise PharmsimError(f"quantity must be a quantity name such as 'Ki'; got {quantity!r}")
         cid = self._compound_id(compound)
-        quantity = self._check_choice("quantity", quantity, t["quantity"])
-        target = self._check_choice("target", target, t["target"])
-        rows = t[(t["quantity"] == quantity) & (t["compound"] == cid) & (t["target"] == target)]
-        if rows.empty:
-            have = t[(t["compound"] == cid) & (t["target"] == target)]["quantity"]
+        quantity = self._check_choice("quantity", quantity, ix.quantities)
+        target = self._check_choice("target", target, ix.targets)
+        rows = ix.rows.get((quantity, cid, target), [])
+        if not rows:
+            have = ix.quantities_at.get((cid, target), ())
             raise PharmsimError(
                 f"no {quantity} for {cid} at {target} in the library; quantities there: "
                 f"{', '.join(sorted(set(have))) or 'none'}{suggest(quantity, set(have))}. "
                 "Add one with Library.with_value(...)")
         if pathway is not None:
-            pathway = self._check_choice("pathway", pathway, rows["pathway"],
+            pathway = self._check_choice("pathway", pathway, {r["pathway"] for r in rows},
                                          f" for {quantity} of {cid} at {target}")
-            rows = rows[rows["pathway"] == pathway]
+            rows = [r for r in rows if r["pathway"] == pathway]
         return rows
 
     def parameter(self, quantity: str, compound: str, target: str, pathway: str | None = None,
@@ -389,34 +455,35 @@ class Library:
             Unknown compound, target, quantity, pathway or source (with the valid names and the nearest).
         """
         rows = self._select(quantity, compound, target, pathway)
-        label = f"{rows['quantity'].iat[0]} of {rows['compound'].iat[0]} at {rows['target'].iat[0]}"
-        if pathway is None and rows["pathway"].nunique() > 1:
+        label = f"{rows[0]['quantity']} of {rows[0]['compound']} at {rows[0]['target']}"
+        pathways = {r["pathway"] for r in rows}
+        if pathway is None and len(pathways) > 1:
             raise PharmsimError(
                 f"pathway must be given for {label}: the library holds "
-                f"{', '.join(map(repr, sorted(rows['pathway'].unique())))}; got None")
+                f"{', '.join(map(repr, sorted(pathways)))}; got None")
         if source is not None:
-            src = self._check_choice("source", source, rows["source"], f" for {label}")
-            rows = rows[rows["source"] == src]
+            src = self._check_choice("source", source, [r["source"] for r in rows], f" for {label}")
+            rows = [r for r in rows if r["source"] == src]
             if assay is not None:
-                a = self._check_choice("assay", assay, rows["assay"], f" for {label} from {src}")
-                rows = rows[rows["assay"] == a]
+                a = self._check_choice("assay", assay, [r["assay"] for r in rows], f" for {label} from {src}")
+                rows = [r for r in rows if r["assay"] == a]
             if len(rows) > 1:
-                pref = rows[rows["preferred"]]
+                pref = [r for r in rows if r["preferred"]]
                 if len(pref) == 1:
                     rows = pref
                 else:
                     raise PharmsimError(
                         f"source {src!r} has {len(rows)} values for {label}; choose one with assay= "
-                        f"({'; '.join(map(repr, rows['assay']))})")
+                        f"({'; '.join(repr(r['assay']) for r in rows)})")
         else:
-            pref = rows[rows["preferred"]]
+            pref = [r for r in rows if r["preferred"]]
             if len(pref) != 1:
                 raise PharmsimError(
                     f"{label} must have exactly one preferred row; found {len(pref)} "
-                    f"(sources: {', '.join(map(repr, rows['source']))}). Choose one with source= "
+                    f"(sources: {', '.join(repr(r['source']) for r in rows)}). Choose one with source= "
                     "or Library.prefer(...)")
             rows = pref
-        return self._row_to_parameter(rows.iloc[0])
+        return self._row_to_parameter(rows[0])
 
     def _row_to_parameter(self, r) -> Parameter:
         return Parameter(compound=r["compound"], target=r["target"], pathway=r["pathway"], quantity=r["quantity"],
