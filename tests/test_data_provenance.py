@@ -144,7 +144,13 @@ def test_units_are_recognised(everything):
 def test_receptor_rows_have_a_receptor_target_and_pathway(everything):
     rec = everything[everything["file"].isin(["binding.csv", "function.csv", "kinetics.csv"])]
     assert set(rec["target"]) <= {"MOR", "DOR", "KOR"}
-    assert set(everything["pathway"]) <= {"-", "G protein", "beta-arrestin"}
+    structural = everything["quantity"].isin(["read_at", "formed_from", "presystemic_formation"])
+    assert set(everything.loc[~structural, "pathway"]) <= {"-", "G protein", "beta-arrestin"}
+    # structure rows: the pathway names the receptor an endpoint reads, or the enzyme that forms a metabolite
+    reads = everything[everything["quantity"] == "read_at"]
+    assert set(reads["pathway"]) <= {"MOR", "DOR", "KOR"} and len(reads) >= 3
+    formed = everything[everything["quantity"].isin(["formed_from", "presystemic_formation"])]
+    assert set(formed["pathway"]) <= {"CYP3A4", "CYP2D6", "-"}
 
 
 def test_affinities_potencies_and_rates_are_positive(everything):

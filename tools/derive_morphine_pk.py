@@ -99,10 +99,10 @@ def main():
             note=how),
         row("morphine", "PK", "Vp", Vp, "L", source=sh, doi=sh_doi, status="derived", assay="i.v. bolus",
             note=how),
-        row("morphine", "PK", "ka", ka, "1/h", source="Hoskin 1989 (derived by pharmsim)",
+        row("morphine", "oral", "ka", ka, "1/h", source="Hoskin 1989 (derived by pharmsim)",
             doi="10.1111/j.1365-2125.1989.tb05399.x", status="derived", assay="oral solution, Tmax",
             note="ka such that the 2-cmt model's oral Tmax is 45 min (Hoskin 1989 oral solution), brentq"),
-        row("morphine", "PK", "tlag", 0.0, "h", source="assumption", status="assumption",
+        row("morphine", "oral", "tlag", 0.0, "h", source="assumption", status="assumption",
             note="no lag reported for oral morphine solution; Tmax 45 min is carried by ka"),
     ]
     write_rows(rows, "derive_morphine_pk.py")
