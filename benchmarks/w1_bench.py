@@ -1,11 +1,13 @@
-"""W1 benchmark: pharmsim against libroadrunner and a plain scipy loop, in one run (see README.md here).
+"""W1 benchmark: pharmsim.simulate against libroadrunner and a plain scipy loop, in one run (see README.md here).
 
     python benchmarks/w1_bench.py                     # N = 100, 1,000, 10,000; scipy loop timed on 100 subjects
     python benchmarks/w1_bench.py --full-peers        # time every peer on every subject (scipy: ~15 min at 10k)
     python benchmarks/w1_bench.py --sizes 100 1000 --accuracy-subjects 50
 
 The workload and the peers live in ``../shared/bench`` beside the repository (``W1.md``,
-``w1_reference.py``, ``w1_roadrunner.py``); the pharmsim side is ``w1_engine.py`` here. Peers need the
+``w1_reference.py``, ``w1_roadrunner.py``); the pharmsim side is W1 written with the public API
+(``w1_pharmsim.py``: a PKModel, Ligand objects, ``compose``, a per-subject parameter table) and timed as a
+user calls it: building the model and ``pharmsim.simulate`` (mesh adaptation included). Peers need the
 ``bench`` extra (``pip install -e .[bench]``: libroadrunner, antimony); pharmsim itself does not.
 """
 
@@ -29,8 +31,10 @@ for p in (str(REPO), str(HERE), str(BENCH)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import w1_engine  # noqa: E402
+import w1_pharmsim as w1ps  # noqa: E402
 import w1_reference as ref  # noqa: E402
+
+import pharmsim  # noqa: E402
 
 try:
     import w1_roadrunner as rrm  # noqa: E402
@@ -39,11 +43,13 @@ except ImportError:  # libroadrunner not installed
 
 
 def run_pharmsim(pop, doses, workers=1):
-    """Mesh adaptation on the pilot subjects + the batched solve; returns (outputs, seconds, nodes)."""
+    """What a user calls: compose the model and ``pharmsim.simulate`` it; returns (W1 array, seconds, notes)."""
     t0 = time.perf_counter()
-    nodes = w1_engine.w1_nodes(ref.TYPICAL, pop, doses, ref.GRID_H)
-    out = w1_engine.simulate(ref.TYPICAL, pop, doses, ref.GRID_H, nodes, workers=workers)
-    return out, time.perf_counter() - t0, nodes
+    model = w1ps.model(ref.TYPICAL)
+    result = pharmsim.simulate(model, w1ps.doses(doses), ref.GRID_H, population=w1ps.population_table(pop),
+                               outputs=w1ps.OUTPUTS, workers=workers)
+    dt = time.perf_counter() - t0
+    return w1ps.as_w1_array(result, ref.OUTPUTS), dt, result.notes[-1]
 
 
 def peak_memory_pharmsim(pop, doses, workers=1):
@@ -121,7 +127,7 @@ def main(argv=None):
         pop = ref.population(N, args.seed)
         times, times_1 = [], []
         for _ in range(max(1, args.repeats)):           # interleaved: the configured threads, then one
-            out, dt, nodes = run_pharmsim(pop, doses, args.workers)
+            out, dt, engine = run_pharmsim(pop, doses, args.workers)
             times.append(dt)
             if args.workers > 1:
                 out1, dt1, _ = run_pharmsim(pop, doses, 1)
@@ -150,8 +156,7 @@ def main(argv=None):
             t_rr_full = t_rr * N / n_rr
         print(f"\nN = {N:,}")
         print(f"  pharmsim        {t_ps:9.3f} s  ({args.workers} thread{'s' if args.workers > 1 else ''}; best of "
-              f"{len(times)}: {', '.join(f'{x:.3f}' for x in times)}; {nodes.size} binding nodes, mesh adapted "
-              f"on {w1_engine.pilot_subjects(pop).size} pilot subjects, included)")
+              f"{len(times)}: {', '.join(f'{x:.3f}' for x in times)}; {engine}; mesh adaptation included)")
         if times_1:
             print(f"  pharmsim 1 thr  {t_ps1:9.3f} s  (best of {len(times_1)}: "
                   f"{', '.join(f'{x:.3f}' for x in times_1)}; same result to 1e-9)")

@@ -5,33 +5,14 @@ For teaching and research, not dosing advice. The public API is re-exported here
 
 from ._version import __version__
 from .binding import equilibrium_occupancy, kinetic_occupancy, make_nodes, stage_times
-from .comparison import Comparison, ceiling_table, compare_with_full_agonist, displacement_table
+from .catalog import Catalog, catalog
+from .comparison import Comparison, ceiling_table, compare_with_full_agonist, comparison_study, displacement_table
 from .dosing import Doses, EventTable, dose, dose_list, infusion, molar_mass_of, read_event_table, regimen
 from .library import Compound, Library, Parameter, load_library
 from .linear import Inputs, iter_linear, solve_linear
-from .model import (
-    DEFAULT_ENDPOINTS,
-    ENDPOINT_RECEPTOR,
-    LigandParams,
-    Model,
-    build_model,
-    default_endpoint,
-    simulate,
-)
+from .model import Model, build_model, compose, default_endpoint
 from .nca import NCAResult, accumulation_ratio_observed, accumulation_ratio_predicted, auc_interval, nca, nca_table
-from .pk import (
-    DEFAULT_COMPOUNDS,
-    CompoundPK,
-    Conversion,
-    PKModel,
-    PKSolution,
-    Route,
-    combine,
-    default_model,
-    parameter_table,
-    state_table,
-)
-from .pk import solve as solve_pk
+from .pk import CompoundPK, Conversion, ParamInfo, PKModel, Route, combine, parameter_table, state_table
 from .plots import occupancy_curves, response_curves, style_axes, time_course
 from .population import (
     CYP3A4_LEVELS,
@@ -46,7 +27,7 @@ from .population import (
     summarize,
     tidy_from_array,
 )
-from .products import FORMS, Product, product_doses
+from .products import Product, product_doses
 from .receptor import (
     Endpoint,
     K_A_from_ec50,
@@ -66,9 +47,12 @@ from .receptor import (
     tau_from_emax,
 )
 from .result import Result, Series
-from .scenario import Scenario, shipped_scenario_path, shipped_scenarios, to_model_inputs
+from .scenario import check as check_scenario
 from .scenario import load as load_scenario
 from .scenario import loads as loads_scenario
+from .scenario import shipped_scenario_path, shipped_scenarios
+from .solve import OUTPUT_QUANTITIES, Outputs, PKSolution, simulate, solve_pk
+from .study import Arm, ModelOptions, PopulationSpec, Study, StudyResult, run_study
 from .titration import (
     TitrationProtocol,
     TitrationResult,
@@ -81,6 +65,15 @@ from .titration import (
 from .tolerance import ToleranceParams, simulate_tolerance, steady_state_desensitisation
 from .units import convert, mg_to_nmol, ng_per_mL_to_nM, nM_to_ng_per_mL, nmol_to_mg
 from .validate import PharmsimError
+
+
+def __getattr__(name):
+    if name == "FORMS":   # the product forms of the shipped library, read on first use
+        from .products import __getattr__ as _products_getattr
+
+        return _products_getattr(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DISCLAIMER = (
     "pharmsim is for teaching and research only, not dosing advice: its numbers come from published "
@@ -128,12 +121,11 @@ __all__ = [
     "Route",
     "CompoundPK",
     "Conversion",
+    "ParamInfo",
     "PKModel",
     "PKSolution",
     "solve_pk",
     "combine",
-    "default_model",
-    "DEFAULT_COMPOUNDS",
     "state_table",
     "parameter_table",
     "Doses",
@@ -161,19 +153,22 @@ __all__ = [
     "ToleranceParams",
     "simulate_tolerance",
     "steady_state_desensitisation",
-    "ENDPOINT_RECEPTOR",
-    "DEFAULT_ENDPOINTS",
-    "LigandParams",
+    "Catalog",
+    "catalog",
     "Model",
     "build_model",
+    "compose",
     "default_endpoint",
     "simulate",
+    "Outputs",
+    "OUTPUT_QUANTITIES",
     "Result",
     "Series",
     "time_course",
     # the comparison the package exists for
     "Comparison",
     "compare_with_full_agonist",
+    "comparison_study",
     "ceiling_table",
     "displacement_table",
     # populations, interactions, titration
@@ -195,11 +190,16 @@ __all__ = [
     "model_simulator",
     "plot_dose_trajectories",
     "plot_final_doses",
-    # scenario files
-    "Scenario",
+    # studies and scenario files
+    "Arm",
+    "ModelOptions",
+    "PopulationSpec",
+    "Study",
+    "StudyResult",
+    "run_study",
+    "check_scenario",
     "load_scenario",
     "loads_scenario",
     "shipped_scenarios",
     "shipped_scenario_path",
-    "to_model_inputs",
 ]

@@ -23,15 +23,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from . import pk as _pk
-from .dosing import Doses, dose
-from .model import Model, build_model, simulate
+from .catalog import catalog
+from .dosing import dose
+from .model import Model
 from .products import Product
 from .receptor import Ligand, endpoint_ec50_emax, operational_mixture
 from .result import Result
+from .study import Arm, ModelOptions, Study, run_study
 from .validate import PharmsimError, require_nonnegative, require_positive
 
-__all__ = ["Comparison", "compare_with_full_agonist", "ceiling_table", "displacement_table"]
+__all__ = ["Comparison", "comparison_study", "compare_with_full_agonist", "ceiling_table", "ceiling_table_of",
+           "displacement_table"]
 
 
 @dataclass(frozen=True)
@@ -83,93 +85,32 @@ class Comparison:
         return model.parameter_table()
 
     def figures(self) -> dict:
-        """Named matplotlib figures: PK, occupancy, responses, ceilings, displacement."""
-        import matplotlib.pyplot as plt
+        """Named matplotlib figures (:func:`pharmsim.plots.comparison_figures`): PK, occupancy, responses,
+        ceilings, displacement."""
+        from .plots import comparison_figures
 
-        from .plots import response_curves, style_axes, time_course
+        return comparison_figures(self)
 
-        figs = {}
-        kr = self.results["kratom"]
-        fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
-        time_course(kr, "plasma_conc", ax=ax, title="Kratom: plasma MG and 7-OH-MG (total)")
-        if "reference" in self.results:
-            time_course(self.results["reference"], "plasma_conc", ax=ax, linestyle="--",
-                        title="Plasma concentrations: kratom (solid) and the reference (dashed)")
-        ax.set_yscale("log")
-        ax.set_ylim(bottom=0.01)
-        figs["pk_plasma"] = fig
 
-        for receptor in ("MOR", "DOR"):
-            if not kr.select("occupancy", receptor=receptor):
-                continue
-            fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), layout="constrained", sharey=False)
-            time_course(kr, "occupancy", receptor=receptor, ax=axes[0],
-                        title=f"{receptor} occupancy after kratom alone")
-            on = self.results.get("reference_on_kratom")
-            if on is not None and on.select("occupancy", receptor=receptor):
-                time_course(on, "occupancy", receptor=receptor, ax=axes[1],
-                            title=f"{receptor} occupancy: {self.reference} on top of kratom")
-            figs[f"occupancy_{receptor}"] = fig
-
-        endpoints = [s.endpoint for s in kr.select("response")]
-        fig, axes = plt.subplots(1, len(endpoints), figsize=(6.5 * len(endpoints), 6), layout="constrained",
-                                 squeeze=False)
-        styles = {"kratom": "-", "reference": "--", "reference_on_kratom": "-.", "naloxone_reversal": ":"}
-        labels = {"kratom": "kratom alone", "reference": f"{self.reference} alone",
-                  "reference_on_kratom": f"{self.reference} on top of kratom",
-                  "naloxone_reversal": f"{self.reference}, then naloxone"}
-        for ax, ep in zip(axes[0], endpoints, strict=True):
-            for name, res in self.results.items():
-                for s in res.select("response", endpoint=ep):
-                    ax.plot(res.t_h, 100 * s.values[0], lw=2.5, linestyle=styles.get(name, "-"),
-                            label=labels.get(name, name))
-            ax.set_ylim(-2, 102)
-            style_axes(ax, title=f"{ep.replace('_', ' ')} ({s.receptor})", xlabel="time (h)",
-                       ylabel="response (% of system maximum)", legend=ax is axes[0][0], legend_loc="best")
-        figs["response_timecourse"] = fig
-
-        lig_rows = self.ceilings
-        for ep in lig_rows["endpoint"].unique():
-            sub = lig_rows[lig_rows["endpoint"] == ep]
-            ligs = [Ligand(r.compound, r.K_nM, r.efficacy, receptor=r.receptor) for r in sub.itertuples()]
-            ref = [lig for lig in ligs if lig.name == self.reference]
-            others = [lig for lig in ligs if lig.name != self.reference]
-            row = sub.iloc[0]
-            from .receptor import Endpoint
-
-            endpoint = Endpoint(ep, row.receptor, gain=row.gain, Em=row.Em, n=row.n)
-            fig, ax = plt.subplots(figsize=(9, 6), layout="constrained")
-            response_curves(others, endpoint, reference=ref[0] if ref else None, ax=ax,
-                            title=f"Concentration-response at equilibrium: {ep.replace('_', ' ')} ({row.receptor})")
-            figs[f"ceiling_{ep}"] = fig
-
-        if not self.displacement.empty:
-            fig, ax = plt.subplots(figsize=(9, 6), layout="constrained")
-            for ep, sub in self.displacement.groupby("endpoint", sort=False):
-                for partial, s2 in sub.groupby("partial_agonist", sort=False):
-                    ax.plot(s2["partial_conc_nM"], 100 * s2["response"], lw=2.5, label=f"{ep}: {partial} added")
-            ax.set_xscale("log")
-            style_axes(ax, title=f"A partial agonist displaces {self.reference} (equilibrium)",
-                       xlabel="partial agonist unbound concentration (nM, log scale)",
-                       ylabel=f"response with {self.reference} at its EC80 (%)", legend_loc="below")
-            figs["displacement"] = fig
-        return figs
+def ceiling_table_of(ligands, endpoints) -> pd.DataFrame:
+    """Each ligand's Emax and EC50 (unbound, nM) at each endpoint at its receptor (operational model, closed
+    form), with the K in use, what K it is, the binding Ki beside it, and the sources."""
+    rows = []
+    for ep in endpoints:
+        for lig in (x for x in ligands if x.receptor == ep.receptor):
+            ec50, emax = endpoint_ec50_emax(Ligand(lig.name, lig.K_nM, lig.efficacy, receptor=lig.receptor), ep)
+            rows.append({"endpoint": ep.name, "receptor": ep.receptor, "compound": lig.name, "K_nM": lig.K_nM,
+                         "K_kind": lig.K_kind, "Ki_nM": lig.Ki_nM if lig.Ki_nM is not None else np.nan,
+                         "efficacy": lig.efficacy, "gain": ep.gain, "Em": ep.Em, "n": ep.n,
+                         "tau": lig.efficacy * ep.gain * ep.receptor_fraction, "Emax": float(emax),
+                         "EC50_unbound_nM": float(ec50), "efficacy_source": lig.sources.get("efficacy", ""),
+                         "K_source": lig.sources.get("K", ""), "Ki_source": lig.sources.get("Ki", "")})
+    return pd.DataFrame(rows)
 
 
 def ceiling_table(model: Model) -> pd.DataFrame:
-    """Each ligand's Emax and EC50 (unbound, nM) at each endpoint of ``model`` (operational model, closed form)."""
-    rows = []
-    for ep in model.endpoints:
-        for lig in model.ligands_at(ep.receptor):
-            K, eff = float(np.mean(lig.K_nM)), float(np.mean(lig.efficacy))
-            L = Ligand(lig.compound, K, eff, receptor=lig.receptor)
-            ec50, emax = endpoint_ec50_emax(L, ep)
-            rows.append({"endpoint": ep.name, "receptor": ep.receptor, "compound": lig.compound, "K_nM": K,
-                         "efficacy": eff, "gain": ep.gain, "Em": ep.Em, "n": ep.n,
-                         "tau": eff * ep.gain * ep.receptor_fraction, "Emax": float(emax),
-                         "EC50_unbound_nM": float(ec50), "efficacy_source": lig.sources.get("efficacy", ""),
-                         "K_source": lig.sources.get("K", "")})
-    return pd.DataFrame(rows)
+    """Each ligand's Emax and EC50 (unbound, nM) at each endpoint of ``model`` (:func:`ceiling_table_of`)."""
+    return ceiling_table_of(model.ligands, model.endpoints)
 
 
 def displacement_table(model: Model, reference: str, n_points: int = 61) -> pd.DataFrame:
@@ -184,18 +125,18 @@ def displacement_table(model: Model, reference: str, n_points: int = 61) -> pd.D
         if reference not in ligs:
             continue
         ref = ligs[reference]
-        K_ref, tau_ref = float(np.mean(ref.K_nM)), float(np.mean(ref.efficacy)) * ep.gain * ep.receptor_fraction
+        K_ref, tau_ref = ref.K_nM, ref.efficacy * ep.gain * ep.receptor_fraction
         if tau_ref <= 0:
             continue
         # EC80 of the reference alone: E/Emax = 0.8
-        ec50, emax = endpoint_ec50_emax(Ligand(reference, K_ref, float(np.mean(ref.efficacy))), ep)
+        ec50, emax = endpoint_ec50_emax(Ligand(reference, K_ref, ref.efficacy), ep)
         grid = np.logspace(np.log10(ec50) - 3, np.log10(ec50) + 3, 2001)
         e_ref = operational_mixture(grid[:, None], [K_ref], [tau_ref], Em=ep.Em, n=ep.n)
         c80 = float(np.interp(0.8 * emax, e_ref, grid))
         for name, lig in ligs.items():
             if name == reference:
                 continue
-            K, tau = float(np.mean(lig.K_nM)), float(np.mean(lig.efficacy)) * ep.gain * ep.receptor_fraction
+            K, tau = lig.K_nM, lig.efficacy * ep.gain * ep.receptor_fraction
             conc = np.logspace(np.log10(K) - 3, np.log10(K) + 3, n_points)
             C = np.stack([np.full_like(conc, c80), conc], axis=-1)
             E = operational_mixture(C, [K_ref, K], [tau_ref, tau], Em=ep.Em, n=ep.n)
@@ -203,6 +144,49 @@ def displacement_table(model: Model, reference: str, n_points: int = 61) -> pd.D
                       "partial_agonist": name, "partial_conc_nM": c, "response": e}
                      for c, e in zip(conc, E, strict=True)]
     return pd.DataFrame(rows)
+
+
+def comparison_study(product: Product | None = None, *, kratom_times_h=(0.0,), reference: str = "morphine",
+                     reference_dose_mg: float = 10.0, reference_route: str = "iv", reference_time_h: float = 1.0,
+                     naloxone_dose_mg: float = 0.4, naloxone_time_h: float = 2.0, t_end_h: float = 24.0,
+                     step_h: float = 0.1, binding: str = "kinetic", dor_efficacy: str | None = None,
+                     library=None) -> Study:
+    """The comparison as a :class:`pharmsim.study.Study`: arms ``kratom``, ``reference``,
+    ``reference_on_kratom`` and, when the library has human naloxone PK, ``naloxone_reversal`` (arguments as
+    :func:`compare_with_full_agonist`)."""
+    cat = catalog(library)
+    product = Product("tea", 2.0) if product is None else product
+    if not isinstance(product, Product):
+        raise PharmsimError(f"product must be a pharmsim Product; got {type(product).__name__}")
+    t_end = float(require_positive("t_end_h", t_end_h, "h"))
+    step = float(require_positive("step_h", step_h, "h"))
+    if step > t_end:
+        raise PharmsimError(f"step_h must not exceed t_end_h ({t_end} h); got {step}")
+    ref_time = float(require_nonnegative("reference_time_h", reference_time_h, "h"))
+    nal_time = float(require_nonnegative("naloxone_time_h", naloxone_time_h, "h"))
+    for name, v in (("reference_time_h", ref_time), ("naloxone_time_h", nal_time)):
+        if v >= t_end:
+            raise PharmsimError(f"{name} must be before t_end_h = {t_end} h; got {v}")
+    t = np.round(np.arange(0.0, t_end + step / 2, step), 10)
+    lib = cat.library
+    kratom = product.doses(list(kratom_times_h), library=lib)
+    ref_at = dose(reference, reference_dose_mg, ref_time, route=reference_route, library=lib)
+    ref_0 = dose(reference, reference_dose_mg, 0.0, route=reference_route, library=lib)
+    k_label = f"{product.amount_g:g} g {product.form} at {', '.join(f'{x:g}' for x in kratom_times_h)} h"
+    r_label = f"{reference} {reference_dose_mg:g} mg {reference_route}"
+    arms = [Arm("kratom", kratom, "kratom alone", (k_label,)),
+            Arm("reference", ref_0, f"{reference} alone", (f"{r_label} at 0 h",)),
+            Arm("reference_on_kratom", kratom + ref_at, f"{reference} on top of kratom",
+                (k_label, f"{r_label} at {ref_time:g} h"))]
+    notes = []
+    if cat.has_pk("naloxone"):
+        arms.append(Arm("naloxone_reversal", ref_0 + dose("naloxone", naloxone_dose_mg, nal_time, route="iv",
+                                                          library=lib), f"{reference}, then naloxone",
+                        (f"{r_label} at 0 h", f"naloxone {naloxone_dose_mg:g} mg iv at {nal_time:g} h")))
+    else:
+        notes.append("naloxone reversal not simulated: the library has no human naloxone PK")
+    return Study(arms=tuple(arms), t_h=t, model=ModelOptions(binding=binding, dor_efficacy=dor_efficacy),
+                 library=lib, name="comparison", title=f"Kratom against {reference}", library_changes=tuple(notes))
 
 
 def compare_with_full_agonist(product: Product | None = None, *, kratom_times_h=(0.0,), reference: str = "morphine",
@@ -234,41 +218,20 @@ def compare_with_full_agonist(product: Product | None = None, *, kratom_times_h=
     Returns
     -------
     Comparison
+        Built on :func:`comparison_study` and :func:`pharmsim.study.run_study`.
     """
+    study = comparison_study(product, kratom_times_h=kratom_times_h, reference=reference,
+                             reference_dose_mg=reference_dose_mg, reference_route=reference_route,
+                             reference_time_h=reference_time_h, naloxone_dose_mg=naloxone_dose_mg,
+                             naloxone_time_h=naloxone_time_h, t_end_h=t_end_h, step_h=step_h, binding=binding,
+                             dor_efficacy=dor_efficacy, library=library)
+    sr = run_study(study)
+    rich = sr.models["reference_on_kratom"]
     product = Product("tea", 2.0) if product is None else product
-    if not isinstance(product, Product):
-        raise PharmsimError(f"product must be a pharmsim Product; got {type(product).__name__}")
-    t_end = float(require_positive("t_end_h", t_end_h, "h"))
-    step = float(require_positive("step_h", step_h, "h"))
-    if step > t_end:
-        raise PharmsimError(f"step_h must not exceed t_end_h ({t_end} h); got {step}")
-    ref_time = float(require_nonnegative("reference_time_h", reference_time_h, "h"))
-    nal_time = float(require_nonnegative("naloxone_time_h", naloxone_time_h, "h"))
-    for name, v in (("reference_time_h", ref_time), ("naloxone_time_h", nal_time)):
-        if v >= t_end:
-            raise PharmsimError(f"{name} must be before t_end_h = {t_end} h; got {v}")
-    t = np.round(np.arange(0.0, t_end + step / 2, step), 10)
-    kratom = product.doses(list(kratom_times_h), library=library)
-    ref_at = dose(reference, reference_dose_mg, ref_time, route=reference_route, library=library)
-    ref_0 = dose(reference, reference_dose_mg, 0.0, route=reference_route, library=library)
-
-    kw = {"binding": binding, "dor_efficacy": dor_efficacy, "library": library}
-    situations: dict[str, Doses] = {"kratom": kratom, "reference": ref_0, "reference_on_kratom": kratom + ref_at}
-    notes = []
-    if "naloxone" in _pk.DEFAULT_COMPOUNDS:
-        situations["naloxone_reversal"] = ref_0 + dose("naloxone", naloxone_dose_mg, nal_time, route="iv",
-                                                       library=library)
-    else:
-        notes.append("naloxone reversal not simulated: the library has no human naloxone PK")
-    models = {name: build_model(d, **kw) for name, d in situations.items()}
-    results = {name: simulate(m, t) for name, m in models.items()}
-    for m in models.values():
-        notes += list(m.notes)
-    rich = models["reference_on_kratom"]
-    return Comparison(results=results, models=models, ceilings=ceiling_table(rich),
-                      displacement=displacement_table(rich, reference), reference=reference,
-                      notes=tuple(dict.fromkeys(notes)),
+    return Comparison(results=dict(sr.results), models=dict(sr.models), ceilings=ceiling_table(rich),
+                      displacement=displacement_table(rich, reference), reference=reference, notes=sr.notes,
                       settings={"product": product, "kratom_times_h": tuple(kratom_times_h), "reference": reference,
                                 "reference_dose_mg": reference_dose_mg, "reference_route": reference_route,
-                                "reference_time_h": ref_time, "naloxone_dose_mg": naloxone_dose_mg,
-                                "naloxone_time_h": nal_time, "t_end_h": t_end, "step_h": step, "binding": binding})
+                                "reference_time_h": float(reference_time_h), "naloxone_dose_mg": naloxone_dose_mg,
+                                "naloxone_time_h": float(naloxone_time_h), "t_end_h": float(t_end_h),
+                                "step_h": float(step_h), "binding": binding})

@@ -295,7 +295,7 @@ def read_event_table(table, cmt_map: Mapping, *, amount_unit: str = "mg", librar
         if not np.all(np.isfinite(x)):
             r = int(np.argmax(~np.isfinite(x)))
             raise _row_err(c, r, x[r], "a finite number")
-    for c in ("AMT", "II", "ADDL", "DUR"):
+    for c in ("TIME", "AMT", "II", "ADDL", "DUR"):
         if (num[c] < 0).any():
             r = int(np.argmax(num[c] < 0))
             raise _row_err(c, r, num[c][r], "a number >= 0")

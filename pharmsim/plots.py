@@ -1,4 +1,4 @@
-"""Figures for teaching: receptor-occupancy and concentration-response curves.
+"""Every figure: receptor-occupancy and concentration-response curves, time courses, studies, comparisons.
 
 Every plotting function takes an optional matplotlib ``Axes`` (a new figure is made if none is given),
 draws into it and returns it; nothing here calls ``plt.show()`` or saves files. Fonts are large enough
@@ -22,11 +22,18 @@ from .receptor import Endpoint, Ligand, endpoint_ec50_emax, endpoint_response, h
 from .validate import PharmsimError, require_positive
 
 __all__ = [
+    "DISCLAIMER",
     "FONT_SIZES",
-    "style_axes",
+    "comparison_figures",
+    "footer",
     "occupancy_curves",
     "response_curves",
+    "study_figures",
+    "style_axes",
+    "time_course",
 ]
+
+DISCLAIMER = "pharmsim is for teaching and research, not dosing advice."
 
 #: Font sizes (points) used by :func:`style_axes`; chosen to stay legible on a projector.
 FONT_SIZES = {"title": 16, "label": 14, "tick": 12, "legend": 12, "annotation": 11}
@@ -379,3 +386,197 @@ def time_course(result, quantity: str, *, compound: str | None = None, receptor:
     if log_y:
         ax.set_yscale("log")
     return style_axes(ax, title=title, xlabel="time (h)", ylabel=_QUANTITY_LABELS.get(quantity, quantity))
+
+
+# ------------------------------------------------------------------------------------------------ studies
+def footer(fig) -> None:
+    """The teaching-and-research statement under the figure (space kept by the constrained layout)."""
+    fig.supxlabel(DISCLAIMER, x=0.995, ha="right", fontsize=9, color="0.35")
+
+
+def _panels(n: int, width: float = 6.0, height: float = 4.8, sharey: bool = False):
+    return plt.subplots(1, n, figsize=(min(width * n, 20), height), squeeze=False, layout="constrained",
+                        sharey=sharey)
+
+
+def _median_band(ax, t_h, values, label: str, color: str) -> None:
+    """Median over subjects (rows of ``values``) with the 5-95 % band when there is more than one subject."""
+    if values.shape[0] > 1:
+        lo, med, hi = np.percentile(values, [5, 50, 95], axis=0)
+        ax.fill_between(t_h, lo, hi, color=color, alpha=0.2, lw=0)
+        ax.plot(t_h, med, color=color, lw=2.5, label=f"{label} (median)")
+    else:
+        ax.plot(t_h, values[0], color=color, lw=2.5, label=label)
+
+
+def _has(result, quantity: str, **labels) -> bool:
+    return quantity in result.quantities and bool(result.select(quantity, **labels))
+
+
+def _dor_efficacy_note(models: dict) -> str:
+    """What the figures must not hide: the efficacy of every ligand at DOR in each arm, and its source."""
+    found: dict[tuple, list] = {}
+    for model in models.values():
+        if "DOR" not in model.receptors:
+            continue
+        for lig in model.ligands_at("DOR"):
+            key = (lig.efficacy, str(lig.sources.get("efficacy", "")).split(" (")[0])
+            found.setdefault(key, [])
+            if lig.name not in found[key]:
+                found[key].append(lig.name)
+    lines = []
+    for (tau, src), compounds in found.items():
+        kind = "competitive antagonist" if tau == 0 else "agonist"
+        lines.append(f"{', '.join(compounds)}: {kind}{'s' if len(compounds) > 1 else ''}, tau {tau:g}\n({src})")
+    return "\n".join(lines)
+
+
+def study_figures(study_result) -> list[tuple[str, object, str]]:
+    """``(file name, Figure, caption)`` of a :class:`pharmsim.study.StudyResult`. Plots never solve: results
+    are drawn as given."""
+    results, models = dict(study_result.results), dict(study_result.models)
+    figs: list[tuple[str, object, str]] = []
+    arms = list(results)
+    pop = any(r.n_subjects > 1 for r in results.values())
+    subject = None if pop else 0
+    band = " (median and 5-95 % band over the virtual population)" if pop else " (one typical adult)"
+
+    fig, axes = _panels(len(arms))
+    for ax, arm in zip(axes[0], arms, strict=True):
+        time_course(results[arm], "plasma_conc", subject=subject, ax=ax, title=arm)
+    footer(fig)
+    figs.append(("plasma_conc.png", fig, "Total plasma concentrations (nM) by arm" + band))
+
+    for receptor in ("MOR", "DOR"):
+        have = [a for a in arms if _has(results[a], "occupancy", receptor=receptor)]
+        if not have:
+            continue
+        fig, axes = _panels(len(have), sharey=True)
+        for ax, arm in zip(axes[0], have, strict=True):
+            time_course(results[arm], "occupancy", receptor=receptor, subject=subject, ax=ax,
+                        title=f"{arm}: {receptor}")
+            ax.set_ylim(bottom=0)
+        footer(fig)
+        figs.append((f"occupancy_{receptor}.png", fig,
+                     f"Fraction of {receptor} receptors occupied by each ligand (%), by arm" + band))
+
+    for quantity, what in (("response", "Response"), ("desensitised", "Desensitised receptors"),
+                           ("withdrawal", "Withdrawal read-out")):
+        endpoints = list(dict.fromkeys(s.endpoint for r in results.values() if quantity in r.quantities
+                                       for s in r.select(quantity)))
+        if not endpoints:
+            continue
+        fig, axes = _panels(len(endpoints))
+        for ax, ep in zip(axes[0], endpoints, strict=True):
+            receptor, top = "", 0.0
+            for i, arm in enumerate(arms):
+                if _has(results[arm], quantity, endpoint=ep):
+                    series = results[arm].select(quantity, endpoint=ep)[0]
+                    receptor = series.receptor
+                    top = max(top, 100.0 * float(np.max(series.values)))
+                    _median_band(ax, results[arm].t_h, 100.0 * series.values, arm, f"C{i % 10}")
+            title = f"{ep.replace('_', ' ')} ({receptor})"
+            if receptor == "DOR" and top < 20:            # a small DOR signal would vanish on a 0-100 % scale
+                ax.set_ylim(-0.05 * max(top * 1.3, 1.0), max(top * 1.3, 1.0))
+                title += ": y axis zoomed"
+            else:
+                ax.set_ylim(-2, 102)
+            style_axes(ax, title=title, xlabel="time (h)", ylabel=f"{what.lower()} (% of maximum)", legend=False)
+            if receptor == "DOR" and (note := _dor_efficacy_note(models)):
+                ax.text(0.98, 0.97, note, transform=ax.transAxes, fontsize=10, va="top", ha="right", color="0.2",
+                        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.7", "alpha": 0.9})
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=1 if max(map(len, labels)) > 40 else 3,
+                   fontsize=12, frameon=False)
+        footer(fig)
+        figs.append((f"{quantity}.png", fig, f"{what} of each endpoint (% of its maximum), all arms" + band))
+
+    # equilibrium concentration-response curves of the ligands in the richest model: the ceilings
+    from .comparison import ceiling_table  # noqa: PLC0415
+
+    richest = max(models.values(), key=lambda m: len(m.ligands))
+    table = ceiling_table(richest)
+    for ep_name, sub in table.groupby("endpoint", sort=False):
+        row = sub.iloc[0]
+        endpoint = Endpoint(ep_name, row.receptor, gain=row.gain, Em=row.Em, n=row.n)
+        ligands = [Ligand(r.compound, r.K_nM, r.efficacy, receptor=r.receptor) for r in sub.itertuples()]
+        fig, axes = _panels(1, width=9.0, height=6.0)
+        response_curves(ligands, endpoint, ax=axes[0][0],
+                        title=f"{ep_name.replace('_', ' ')} ({row.receptor}): concentration-response at equilibrium")
+        footer(fig)
+        figs.append((f"curve_{ep_name}.png", fig,
+                     f"Each ligand alone at {ep_name.replace('_', ' ')} (operational model; unbound nM): the "
+                     "ceiling (Emax) of a partial agonist is marked; a zero-efficacy ligand is a flat line"))
+    return figs
+
+
+def comparison_figures(comparison) -> dict:
+    """Named figures of a :class:`pharmsim.comparison.Comparison`: PK, occupancy, responses, ceilings,
+    displacement. Plots never solve: everything is read from the comparison."""
+    import matplotlib.pyplot as plt
+
+
+    figs = {}
+    kr = comparison.results["kratom"]
+    fig, ax = plt.subplots(figsize=(9, 5.5), layout="constrained")
+    time_course(kr, "plasma_conc", ax=ax, title="Kratom: plasma MG and 7-OH-MG (total)")
+    if "reference" in comparison.results:
+        time_course(comparison.results["reference"], "plasma_conc", ax=ax, linestyle="--",
+                    title="Plasma concentrations: kratom (solid) and the reference (dashed)")
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.01)
+    figs["pk_plasma"] = fig
+
+    for receptor in ("MOR", "DOR"):
+        if not kr.select("occupancy", receptor=receptor):
+            continue
+        fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), layout="constrained", sharey=False)
+        time_course(kr, "occupancy", receptor=receptor, ax=axes[0],
+                    title=f"{receptor} occupancy after kratom alone")
+        on = comparison.results.get("reference_on_kratom")
+        if on is not None and on.select("occupancy", receptor=receptor):
+            time_course(on, "occupancy", receptor=receptor, ax=axes[1],
+                        title=f"{receptor} occupancy: {comparison.reference} on top of kratom")
+        figs[f"occupancy_{receptor}"] = fig
+
+    endpoints = [s.endpoint for s in kr.select("response")]
+    fig, axes = plt.subplots(1, len(endpoints), figsize=(6.5 * len(endpoints), 6), layout="constrained",
+                             squeeze=False)
+    styles = {"kratom": "-", "reference": "--", "reference_on_kratom": "-.", "naloxone_reversal": ":"}
+    labels = {"kratom": "kratom alone", "reference": f"{comparison.reference} alone",
+              "reference_on_kratom": f"{comparison.reference} on top of kratom",
+              "naloxone_reversal": f"{comparison.reference}, then naloxone"}
+    for ax, ep in zip(axes[0], endpoints, strict=True):
+        for name, res in comparison.results.items():
+            for s in res.select("response", endpoint=ep):
+                ax.plot(res.t_h, 100 * s.values[0], lw=2.5, linestyle=styles.get(name, "-"),
+                        label=labels.get(name, name))
+        ax.set_ylim(-2, 102)
+        style_axes(ax, title=f"{ep.replace('_', ' ')} ({s.receptor})", xlabel="time (h)",
+                   ylabel="response (% of system maximum)", legend=ax is axes[0][0], legend_loc="best")
+    figs["response_timecourse"] = fig
+
+    lig_rows = comparison.ceilings
+    for ep in lig_rows["endpoint"].unique():
+        sub = lig_rows[lig_rows["endpoint"] == ep]
+        ligs = [Ligand(r.compound, r.K_nM, r.efficacy, receptor=r.receptor) for r in sub.itertuples()]
+        ref = [lig for lig in ligs if lig.name == comparison.reference]
+        others = [lig for lig in ligs if lig.name != comparison.reference]
+        row = sub.iloc[0]
+        endpoint = Endpoint(ep, row.receptor, gain=row.gain, Em=row.Em, n=row.n)
+        fig, ax = plt.subplots(figsize=(9, 6), layout="constrained")
+        response_curves(others, endpoint, reference=ref[0] if ref else None, ax=ax,
+                        title=f"Concentration-response at equilibrium: {ep.replace('_', ' ')} ({row.receptor})")
+        figs[f"ceiling_{ep}"] = fig
+
+    if not comparison.displacement.empty:
+        fig, ax = plt.subplots(figsize=(9, 6), layout="constrained")
+        for ep, sub in comparison.displacement.groupby("endpoint", sort=False):
+            for partial, s2 in sub.groupby("partial_agonist", sort=False):
+                ax.plot(s2["partial_conc_nM"], 100 * s2["response"], lw=2.5, label=f"{ep}: {partial} added")
+        ax.set_xscale("log")
+        style_axes(ax, title=f"A partial agonist displaces {comparison.reference} (equilibrium)",
+                   xlabel="partial agonist unbound concentration (nM, log scale)",
+                   ylabel=f"response with {comparison.reference} at its EC80 (%)", legend_loc="below")
+        figs["displacement"] = fig
+    return figs

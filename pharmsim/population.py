@@ -45,6 +45,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from .catalog import CovariateEffects, catalog
+from .pk import ParamInfo, PKModel
 from .validate import PharmsimError, require_choice, require_finite, suggest
 
 __all__ = [
@@ -72,112 +74,21 @@ WEIGHT_RANGE_KG = (30.0, 200.0)
 CYP3A4_LEVELS = ("none", "moderate", "strong")
 #: Hepatic impairment levels and their Child-Pugh classes.
 HEPATIC_LEVELS = ("none", "mild", "moderate", "severe")
-_CHILD_PUGH = {"mild": "Child-Pugh A", "moderate": "Child-Pugh B", "severe": "Child-Pugh C"}
-
-_CL_SUFFIXES = ("CL_L_per_h", "Q_L_per_h", "Q2_L_per_h", "Vmax_nmol_per_h")
-_V_SUFFIXES = ("V_L", "Vp_L", "Vp2_L")
-_FRACTION_SUFFIXES = ("fu", "F", "fm")
 _MAX_SUBJECTS = 10_000_000
 
 
 # ------------------------------------------------------------------------------------------ covariate model
-@dataclass(frozen=True)
-class CovariateEffects:
-    """The numbers of the covariate model (read them from the library with :func:`covariate_effects`).
-
-    Attributes
-    ----------
-    cl_exponent, v_exponent : float
-        Allometric exponents of clearances and volumes (1).
-    fm_cyp3a4 : mapping compound -> fraction
-        Fraction of each compound's (apparent) clearance carried by CYP3A4.
-    cyp3a4_formed : tuple of (parent, metabolite)
-        Metabolites formed by CYP3A4 (their fm and fpre fall with inhibition).
-    inhibited_fraction : mapping level -> fraction
-        Fraction I of CYP3A4 activity removed by each inhibitor level (``'none'`` -> 0).
-    hepatic_cl_ratio : mapping level -> ratio
-        Clearance multiplier of each hepatic impairment level (``'none'`` -> 1).
-    hepatic_compounds : tuple of str
-        Compounds whose clearance hepatic impairment scales.
-    sources : mapping
-        ``{name: 'source [status]'}`` for every number.
-    """
-
-    cl_exponent: float = 0.75
-    v_exponent: float = 1.0
-    fm_cyp3a4: Mapping[str, float] = field(default_factory=dict)
-    cyp3a4_formed: tuple[tuple[str, str], ...] = (("MG", "7-OH-MG"),)
-    inhibited_fraction: Mapping[str, float] = field(default_factory=lambda: {"none": 0.0})
-    hepatic_cl_ratio: Mapping[str, float] = field(default_factory=lambda: {"none": 1.0})
-    hepatic_compounds: tuple[str, ...] = ("MG", "7-OH-MG")
-    sources: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self):
-        s = object.__setattr__
-        for name in ("cl_exponent", "v_exponent"):
-            s(self, name, float(require_finite(name, getattr(self, name))))
-        fm = {str(k): float(_fraction(f"fm_cyp3a4[{k!r}]", v)) for k, v in dict(self.fm_cyp3a4).items()}
-        s(self, "fm_cyp3a4", MappingProxyType(fm))
-        inh = {"none": 0.0, **{str(k): float(_fraction(f"inhibited_fraction[{k!r}]", v))
-                               for k, v in dict(self.inhibited_fraction).items()}}
-        if inh["none"] != 0.0:
-            raise PharmsimError(f"inhibited_fraction['none'] must be 0; got {inh['none']}")
-        s(self, "inhibited_fraction", MappingProxyType(inh))
-        hep = {"none": 1.0, **{str(k): float(_fraction(f"hepatic_cl_ratio[{k!r}]", v))
-                               for k, v in dict(self.hepatic_cl_ratio).items()}}
-        if hep["none"] != 1.0:
-            raise PharmsimError(f"hepatic_cl_ratio['none'] must be 1; got {hep['none']}")
-        s(self, "hepatic_cl_ratio", MappingProxyType(hep))
-        s(self, "cyp3a4_formed", tuple((str(p), str(m)) for p, m in self.cyp3a4_formed))
-        for parent, met in self.cyp3a4_formed:
-            if parent not in fm:
-                raise PharmsimError(f"cyp3a4_formed names {met!r} formed from {parent!r} by CYP3A4, so fm_cyp3a4 "
-                                    f"needs an entry for {parent!r}; got {list(fm)}")
-        s(self, "hepatic_compounds", tuple(str(c) for c in self.hepatic_compounds))
-        s(self, "sources", MappingProxyType(dict(self.sources)))
-
-    def table(self) -> pd.DataFrame:
-        """Every number with its source (for reports and teaching)."""
-        rows = [("allometric exponent of clearances", self.cl_exponent, "1", self.sources.get("cl_exponent", "")),
-                ("allometric exponent of volumes", self.v_exponent, "1", self.sources.get("v_exponent", ""))]
-        rows += [(f"fm,CYP3A4 of {c}", v, "fraction", self.sources.get(f"fm_cyp3a4.{c}", ""))
-                 for c, v in self.fm_cyp3a4.items()]
-        rows += [(f"CYP3A4 inhibited fraction, {lvl} inhibitor", v, "fraction",
-                  self.sources.get(f"inhibited_fraction.{lvl}", "")) for lvl, v in self.inhibited_fraction.items()]
-        rows += [(f"hepatic clearance ratio, {lvl} impairment", v, "ratio",
-                  self.sources.get(f"hepatic_cl_ratio.{lvl}", "")) for lvl, v in self.hepatic_cl_ratio.items()]
-        return pd.DataFrame(rows, columns=["quantity", "value", "unit", "source"])
-
-
 def covariate_effects(library=None) -> CovariateEffects:
-    """The documented default covariate model, every number read from ``data/covariates.csv``.
+    """The documented default covariate model, every number read from ``data/covariates.csv``
+    (:meth:`pharmsim.catalog.Catalog.covariate_effects`).
 
     Parameters
     ----------
     library : pharmsim.library.Library, optional
-        Default: :func:`pharmsim.library.load_library`. Use ``Library.with_value`` / ``prefer`` to change a
-        number (e.g. ``with_value('fm', 'MG', 'CYP3A4', 0.8, 'fraction')``).
+        Use ``Library.with_value`` / ``prefer`` to change a number (e.g.
+        ``with_value('fm', 'MG', 'CYP3A4', 0.8, 'fraction')``).
     """
-    if library is None:
-        from .library import load_library
-
-        library = load_library()
-    src = {}
-
-    def get(key, quantity, compound, target, unit):
-        par = library.parameter(quantity, compound, target)
-        src[key] = f"{par.source} [{par.status}]"
-        return float(library.value(quantity, compound, target, unit))
-
-    cl_exp = get("cl_exponent", "exponent_CL", "-", "allometry", "1")
-    v_exp = get("v_exponent", "exponent_V", "-", "allometry", "1")
-    fm = {c: get(f"fm_cyp3a4.{c}", "fm", c, "CYP3A4", "fraction") for c in ("MG", "7-OH-MG")}
-    inh = {lvl: get(f"inhibited_fraction.{lvl}", "inhibited_fraction", "-", f"CYP3A4 inhibitor {lvl}", "fraction")
-           for lvl in ("moderate", "strong")}
-    hep = {lvl: get(f"hepatic_cl_ratio.{lvl}", "hepatic_CL_ratio", "-", cp, "fraction")
-           for lvl, cp in _CHILD_PUGH.items()}
-    return CovariateEffects(cl_exponent=cl_exp, v_exponent=v_exp, fm_cyp3a4=fm, inhibited_fraction=inh,
-                            hepatic_cl_ratio=hep, sources=src)
+    return catalog(library).covariate_effects()
 
 
 @dataclass(frozen=True)
@@ -335,11 +246,6 @@ def _rng(rng) -> tuple[np.random.Generator | None, int | None]:
     return np.random.default_rng(int(rng)), int(rng)
 
 
-def _is_fraction(name: str) -> bool:
-    short = name.rsplit(".", 1)[-1]
-    return short in _FRACTION_SUFFIXES or short.startswith("fpre_")
-
-
 @dataclass(frozen=True, eq=False)
 class Population:
     """N virtual subjects: random effects and covariates, drawn once at construction.
@@ -360,7 +266,9 @@ class Population:
         anything is random (an omega > 0 or a body-weight distribution). Draw order: the random effects
         (N x K standard normals), then body weights.
     effects : CovariateEffects, optional
-        Default :func:`covariate_effects` (``data/covariates.csv``) when a covariate needs it.
+        Default: the catalogue's (``data/covariates.csv`` of ``library``) when a covariate needs it.
+    library : Library, optional
+        Where the default covariate effects come from (default: the shipped data).
 
     Attributes
     ----------
@@ -378,6 +286,7 @@ class Population:
     covariates: object = None
     rng: object = field(default=None, repr=False)
     effects: CovariateEffects | None = field(default=None, repr=False)
+    library: object = field(default=None, repr=False)
     eta: Mapping[str, np.ndarray] = field(init=False, repr=False)
     body_weight_kg: np.ndarray = field(init=False, repr=False)
     cyp3a4_inhibitor: np.ndarray = field(init=False, repr=False)
@@ -449,7 +358,7 @@ class Population:
         needs_effects = (cov.body_weight_kg is not None or not _all_default(cov.cyp3a4_inhibitor, "none")
                          or not _all_default(cov.hepatic_impairment, "none"))
         if effects is None:
-            effects = covariate_effects() if needs_effects else CovariateEffects(cyp3a4_formed=())
+            effects = catalog(self.library).covariate_effects() if needs_effects else CovariateEffects()
         elif not isinstance(effects, CovariateEffects):
             raise PharmsimError(f"effects must be a CovariateEffects; got {type(effects).__name__}")
         s(self, "effects", effects)
@@ -464,33 +373,62 @@ class Population:
             a.setflags(write=False)
 
     # ------------------------------------------------------------------------------------ use
-    def parameters(self, base: Mapping[str, object], *, strict: bool = True) -> dict[str, np.ndarray]:
-        """Per-subject values of every parameter in ``base`` (typical values: scalars or (N,) arrays).
+    def parameters(self, base, *, subjects=None, strict: bool = True,
+                   info: Mapping[str, ParamInfo] | None = None) -> dict[str, np.ndarray]:
+        """Per-subject values of every parameter of ``base`` (a PKModel, or typical values with ``info``).
 
-        Returns ``{name: (N,) array}`` for every key of ``base`` (see the module docstring for the
-        equations). With ``strict=True`` every ``omega`` name must be in ``base`` (a typo raises with a
-        suggestion); ``strict=False`` applies only the names found (e.g. PK and PD mappings separately).
-        A subject with eta = 0 and reference covariates gets exactly the typical value.
+        Parameters
+        ----------
+        base : PKModel or mapping name -> value
+            Typical values (scalars or one value per subject). A PKModel brings its own parameter metadata.
+        subjects : slice or int array, optional
+            The subjects wanted (default all): the engine asks chunk by chunk.
+        strict : bool
+            Every ``omega`` name must be a parameter of ``base`` (a typo raises with a suggestion);
+            ``strict=False`` applies only the names found (one population shared by models of different
+            compounds).
+        info : mapping name -> ParamInfo, optional
+            Metadata of the names of a plain mapping ``base`` (what kind each parameter is).
+
+        Returns
+        -------
+        dict
+            ``{name: (n,) array}`` for every key of ``base`` (equations in the module docstring). A subject
+            with eta = 0 and reference covariates gets exactly the typical value.
         """
-        if not isinstance(base, Mapping):
-            raise PharmsimError(f"base must be a mapping of parameter names to values; got {type(base).__name__}")
+        if isinstance(base, PKModel):
+            values, info = base.parameters, base.parameter_info
+        elif isinstance(base, Mapping):
+            if info is None:
+                raise PharmsimError("Population.parameters needs a PKModel, or a mapping with info= (the "
+                                    "ParamInfo of each name: PKModel.parameter_info)")
+            values = base
+            unknown = [k for k in values if k not in info]
+            if unknown:
+                raise PharmsimError(f"no metadata (info) for parameter(s) {unknown}")
+        else:
+            raise PharmsimError(f"base must be a PKModel or a mapping of parameter names to values; got "
+                                f"{type(base).__name__}")
         if strict:
             for k in self.omega:
-                if k not in base:
-                    raise PharmsimError(f"omega names {k!r}, which is not a parameter here{suggest(k, list(base))}; "
-                                        f"parameters: {list(base)}")
-        n = self.n
+                if k not in values:
+                    raise PharmsimError(f"omega names {k!r}, which is not a parameter here{suggest(k, list(values))}; "
+                                        f"parameters: {list(values)}")
+        idx = np.arange(self.n) if subjects is None else np.arange(self.n)[subjects]
+        n = idx.size
         out = {}
-        for k, v in base.items():
+        for k, v in values.items():
             a = require_finite(k, v)
-            if a.ndim > 1 or (a.ndim == 1 and a.shape != (n,)):
-                raise PharmsimError(f"{k} must be a scalar or one value per subject ({n}); got shape {a.shape}")
+            if a.ndim > 1 or (a.ndim == 1 and a.shape not in ((self.n,), (n,))):
+                raise PharmsimError(f"{k} must be a scalar or one value per subject ({self.n}); got shape {a.shape}")
+            if a.ndim == 1 and a.shape == (self.n,) and n != self.n:
+                a = a[idx]
             out[k] = np.array(np.broadcast_to(a, (n,)), dtype=float)
         for k, w in self.omega.items():
             if k not in out or w == 0:
                 continue
-            e = self.eta[k]
-            if _is_fraction(k):
+            e = self.eta[k][idx]
+            if info[k].kind == "fraction":
                 p = out[k]
                 if np.any((p <= 0) | (p >= 1)):
                     raise PharmsimError(f"{k} is a fraction at 0 or 1 ({p[(p <= 0) | (p >= 1)][0]!r}); its "
@@ -499,27 +437,30 @@ class Population:
             else:
                 out[k] = out[k] * np.exp(e)
         eff = self.effects
-        wr = self.body_weight_kg / REFERENCE_WEIGHT_KG
-        I = self.cyp3a4_inhibited_fraction
+        wr = self.body_weight_kg[idx] / REFERENCE_WEIGHT_KG
+        I = self.cyp3a4_inhibited_fraction[idx]
+        hep = self.hepatic_cl_ratio[idx]
         for k in out:
-            short = k.rsplit(".", 1)[-1]
-            compound = k.split(".", 1)[0]
-            if short in _CL_SUFFIXES:
+            i = info[k]
+            if i.kind in ("clearance", "amount_rate"):
                 out[k] = out[k] * wr ** eff.cl_exponent
-            elif short in _V_SUFFIXES:
+            elif i.kind == "volume":
                 out[k] = out[k] * wr ** eff.v_exponent
-            if short == "CL_L_per_h":
-                if compound in eff.fm_cyp3a4:
-                    out[k] = out[k] * (1.0 - eff.fm_cyp3a4[compound] * I)
-                if compound in eff.hepatic_compounds:
-                    out[k] = out[k] * self.hepatic_cl_ratio
-        for parent, met in eff.cyp3a4_formed:
-            key = f"{met}.fm"
-            if key in out:
-                out[key] = out[key] * (1.0 - I) / (1.0 - eff.fm_cyp3a4[parent] * I)
-            for k in out:
-                if k.startswith(f"{parent}.") and k.endswith(f".fpre_{met}"):
-                    out[k] = out[k] * (1.0 - I)
+            if i.role == "CL":
+                if i.compound in eff.fm_cyp3a4:
+                    out[k] = out[k] * (1.0 - eff.fm_cyp3a4[i.compound] * I)
+                f_hep = eff.hepatic_fraction.get(i.compound, 0.0)
+                if f_hep:
+                    out[k] = out[k] * (1.0 - f_hep + f_hep * hep)
+        formed = set(eff.cyp3a4_formed)
+        for k in out:
+            i = info[k]
+            if i.parent is None or (i.parent, i.compound) not in formed:
+                continue
+            if i.role == "fm":
+                out[k] = out[k] * (1.0 - I) / (1.0 - eff.fm_cyp3a4[i.parent] * I)
+            elif i.role in ("fpre", "Vmax_form"):
+                out[k] = out[k] * (1.0 - I)
         return out
 
     def take(self, indices) -> Population:
@@ -536,6 +477,7 @@ class Population:
         s(new, "covariates", self.covariates)
         s(new, "rng", None)
         s(new, "effects", self.effects)
+        s(new, "library", self.library)
         s(new, "seed", self.seed)
         s(new, "eta", MappingProxyType({k: v[idx] for k, v in self.eta.items()}))
         for name in ("body_weight_kg", "cyp3a4_inhibitor", "cyp3a4_inhibited_fraction", "hepatic_impairment",
@@ -580,7 +522,7 @@ def population_parameters(population: Population, model, *, strict: bool = True)
     """
     if not isinstance(population, Population):
         raise PharmsimError(f"population must be a Population; got {type(population).__name__}")
-    return population.parameters(model.parameters, strict=strict)
+    return population.parameters(model, strict=strict)
 
 
 def apply_population(population: Population, model, *, strict: bool = True):

@@ -31,12 +31,15 @@ sources (see :mod:`pharmsim.library`), or figures (see :mod:`pharmsim.plots`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import numpy as np
 
 from .validate import (
     PharmsimError,
+    require_finite,
     require_fraction,
     require_nonnegative,
     require_positive,
@@ -119,14 +122,19 @@ def _scalar_or_array(x: np.ndarray):
 
 @dataclass(frozen=True)
 class Ligand:
-    """A drug at one receptor: affinity and intrinsic efficacy (drug parameters only).
+    """A drug at one receptor: affinity, intrinsic efficacy and binding kinetics, with their sources.
+
+    The one ligand object of pharmsim: the receptor theory functions use ``K_nM`` and ``efficacy``; the
+    simulator also uses the rate constants; tables and figures show the binding Ki beside the K in use and
+    say which K it is (``K_kind``) and where every number comes from (``sources``).
 
     Parameters
     ----------
     name : str
-        Display name, e.g. ``"7-OH-MG"``.
+        Compound id, e.g. ``"7-OH-MG"``.
     K_nM : float
-        Equilibrium dissociation constant K_A (agonist) or K_B (antagonist) at the receptor, nM (> 0).
+        Equilibrium dissociation constant used for occupancy and the operational model, nM (> 0): the
+        operational K_A (agonist) or K_B (antagonist). For kinetic binding it must equal ``koff/kon``.
     efficacy : float
         Intrinsic efficacy expressed as the operational tau the ligand would have in a reference system
         of unit gain (>= 0). 0 is a neutral competitive antagonist. In an endpoint of gain g with a
@@ -135,8 +143,19 @@ class Ligand:
         Receptor the values belong to (``"MOR"``, ``"DOR"`` ...). If given, :func:`tau_at` refuses an
         endpoint at another receptor.
     source : str or None
-        Where K and efficacy come from (shown in figure legends, so a choice such as "DOR efficacy
-        zero vs low" stays visible).
+        A short label of where K and efficacy come from (figure legends).
+    kon_per_nM_per_h, koff_per_h : float or None
+        Association (1/(nM*h)) and dissociation (1/h) rate constants for kinetic binding; None for a ligand
+        used only at equilibrium. Given both, ``K_nM`` must equal ``koff/kon`` (relative 1e-9).
+    arrestin_efficacy : float or None
+        Relative beta-arrestin / internalisation efficacy (drives arrestin-mediated desensitisation).
+    Ki_nM : float or None
+        The binding Ki (radioligand displacement), shown beside ``K_nM`` when they differ.
+    K_kind : str
+        What ``K_nM`` is: ``"functional K_A"`` (from EC50 and tau of one assay), ``"binding Ki"``,
+        ``"kinetic KD (koff/kon)"``, ``"K"`` (given directly).
+    sources : mapping
+        ``{'K': ..., 'Ki': ..., 'efficacy': ..., 'kinetics': ..., 'arrestin_efficacy': ...}``.
     """
 
     name: str
@@ -144,26 +163,85 @@ class Ligand:
     efficacy: float
     receptor: str | None = None
     source: str | None = None
+    kon_per_nM_per_h: float | None = None
+    koff_per_h: float | None = None
+    arrestin_efficacy: float | None = None
+    Ki_nM: float | None = None
+    K_kind: str = "K"
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
             raise PharmsimError(f"Ligand.name must be a non-empty string; got {self.name!r}")
-        K = require_positive(f"Ligand({self.name!r}).K_nM", self.K_nM, "nM")
-        eff = require_nonnegative(f"Ligand({self.name!r}).efficacy", self.efficacy)
-        if K.ndim or eff.ndim:
-            raise PharmsimError(
-                f"Ligand({self.name!r}) K_nM and efficacy must be single numbers; got "
-                f"K_nM={self.K_nM!r}, efficacy={self.efficacy!r}"
-            )
+        label = f"Ligand({self.name!r})"
+        K = require_positive(f"{label}.K_nM", self.K_nM, "nM")
+        eff = _scalar_efficacy(label, self.efficacy)
+        if K.ndim:
+            raise PharmsimError(f"{label}.K_nM must be a single number; got K_nM={self.K_nM!r}")
         object.__setattr__(self, "K_nM", float(K))
-        object.__setattr__(self, "efficacy", float(eff))
+        object.__setattr__(self, "efficacy", eff)
         if self.receptor is not None and (not isinstance(self.receptor, str) or not self.receptor):
             raise PharmsimError(f"Ligand.receptor must be a non-empty string or None; got {self.receptor!r}")
+        for name in ("kon_per_nM_per_h", "koff_per_h", "arrestin_efficacy", "Ki_nM"):
+            v = getattr(self, name)
+            if v is not None:
+                arr = (require_positive if name == "Ki_nM" else require_nonnegative)(f"{label}.{name}", v)
+                if arr.ndim:
+                    raise PharmsimError(f"{label}.{name} must be a single number; got {v!r}")
+                object.__setattr__(self, name, float(arr))
+        kon, koff = self.kon_per_nM_per_h, self.koff_per_h
+        if (kon is None) != (koff is None):
+            raise PharmsimError(f"{label}: give both kon_per_nM_per_h and koff_per_h (kinetic binding) or neither; "
+                                f"got kon={kon!r}, koff={koff!r}")
+        if kon is not None:
+            if kon <= 0 or koff <= 0:
+                raise PharmsimError(f"{label}: kon_per_nM_per_h and koff_per_h must be > 0 for kinetic binding; "
+                                    f"got kon={kon!r}, koff={koff!r}")
+            if abs(koff / kon - self.K_nM) > 1e-9 * self.K_nM:
+                raise PharmsimError(f"{label}: K_nM ({self.K_nM!r} nM) must equal koff/kon = {koff / kon!r} nM for "
+                                    "kinetic binding; build it with Ligand.with_kinetics")
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+
+    @property
+    def compound(self) -> str:
+        """The compound id (same as ``name``)."""
+        return self.name
 
     @property
     def is_antagonist(self) -> bool:
         """True if the intrinsic efficacy is zero (neutral competitive antagonist)."""
         return self.efficacy == 0.0
+
+    @property
+    def has_kinetics(self) -> bool:
+        return self.kon_per_nM_per_h is not None
+
+    def with_kinetics(self, koff_per_h: float, kon_per_nM_per_h: float | None = None, source: str = "") -> Ligand:
+        """This ligand with binding rate constants: ``kon = koff/K`` when ``kon`` is not given; with both,
+        ``K`` becomes ``koff/kon`` (``K_kind`` then says so)."""
+        koff = float(require_positive(f"Ligand({self.name!r}).koff_per_h", koff_per_h, "1/h"))
+        src = dict(self.sources)
+        if source:
+            src["kinetics"] = source
+        if kon_per_nM_per_h is None:
+            return replace(self, kon_per_nM_per_h=koff / self.K_nM, koff_per_h=koff, sources=src)
+        kon = float(require_positive(f"Ligand({self.name!r}).kon_per_nM_per_h", kon_per_nM_per_h, "1/(nM*h)"))
+        return replace(self, K_nM=koff / kon, kon_per_nM_per_h=kon, koff_per_h=koff,
+                       K_kind="kinetic KD (koff/kon)", sources=src)
+
+    def at_equilibrium(self) -> Ligand:
+        """This ligand without rate constants (equilibrium binding)."""
+        return replace(self, kon_per_nM_per_h=None, koff_per_h=None)
+
+
+def _scalar_efficacy(label: str, value) -> float:
+    eff = require_finite(f"{label}.efficacy", value)
+    if eff.ndim:
+        raise PharmsimError(f"{label}.efficacy must be a single number; got efficacy={value!r}")
+    if eff < 0:
+        raise PharmsimError(f"{label}.efficacy must be >= 0 (0 = neutral competitive antagonist); got {float(eff)!r}. "
+                            "Inverse agonism (negative efficacy) is not modelled")
+    return float(eff)
 
 
 @dataclass(frozen=True)
@@ -201,11 +279,11 @@ class Endpoint:
         if not isinstance(self.receptor, str) or not self.receptor:
             raise PharmsimError(f"Endpoint({self.name!r}).receptor must be a non-empty string; got {self.receptor!r}")
         label = f"Endpoint({self.name!r})"
-        for field, value in (("gain", self.gain), ("Em", self.Em), ("n", self.n)):
-            arr = require_positive(f"{label}.{field}", value)
+        for name, value in (("gain", self.gain), ("Em", self.Em), ("n", self.n)):
+            arr = require_positive(f"{label}.{name}", value)
             if arr.ndim:
-                raise PharmsimError(f"{label}.{field} must be a single number; got {value!r}")
-            object.__setattr__(self, field, float(arr))
+                raise PharmsimError(f"{label}.{name} must be a single number; got {value!r}")
+            object.__setattr__(self, name, float(arr))
         q = require_fraction(f"{label}.receptor_fraction", self.receptor_fraction, allow_zero=False)
         if q.ndim:
             raise PharmsimError(f"{label}.receptor_fraction must be a single number; got {self.receptor_fraction!r}")

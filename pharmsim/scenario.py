@@ -1,11 +1,12 @@
-"""Scenario files: a situation described once in TOML, checked key by key, as frozen objects.
+"""Scenario files: a situation described once in TOML, checked key by key, read into a Study.
 
 A scenario names one or more *arms* (sets of doses compared side by side on the same virtual population:
 "kratom alone", "morphine alone", "morphine on top of kratom"), the population, the receptors and
 endpoints, the choice of source per parameter, the time grid and the outputs. :func:`load` reads a file,
 :func:`loads` TOML text and :func:`from_dict` the same tree as plain Python data (tests, programmatic use);
-:func:`to_model_inputs` maps a :class:`Scenario` to the arguments of :func:`pharmsim.model.build_model` and
-:func:`pharmsim.model.simulate`.
+each returns a :class:`pharmsim.study.Study` (arms x population x time grid, the model options, the library
+with the scenario's what-if values and source choices applied), which :func:`pharmsim.study.run_study`
+runs. :func:`check` does every check that running does, short of solving.
 
 Every key is checked. An error is one :class:`~pharmsim.validate.PharmsimError` whose message names the
 key path (``arm[0].dose[1].amout_g``; indices count from 0 in the order the tables appear in the file),
@@ -41,45 +42,36 @@ Schema (every key optional unless marked *required*)::
     [[source]]      quantity, compound, target, source (required), pathway: use that source's value
     [output]        figures (bool), per_subject_csv (bool), report (bool)
 
-Not for: simulating (see :mod:`pharmsim.model`) or writing files (see :mod:`pharmsim.cli`).
+Not for: simulating (see :mod:`pharmsim.study`) or writing files (see :mod:`pharmsim.cli`).
 This software is for teaching and research, not dosing advice.
 """
 
 from __future__ import annotations
 
-import math
-import tomllib
-import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 
+from . import _toml
+from ._toml import Table as _Table
+from ._toml import number as _number
+from ._toml import show as _show
+from ._toml import suggest_key as _suggest_key
+from .catalog import catalog
+from .dosing import Doses
+from .population import CYP3A4_LEVELS, HEPATIC_LEVELS, WEIGHT_RANGE_KG, Covariates
+from .study import Arm, ModelOptions, PopulationSpec, Study
 from .validate import PharmsimError, suggest
 
 __all__ = [
-    "Scenario",
-    "Arm",
-    "Dose",
-    "EventTable",
-    "TimeGrid",
-    "PopulationSpec",
-    "Covariates",
-    "ModelSpec",
-    "ValueOverride",
-    "SourceChoice",
-    "OutputSpec",
-    "ArmInputs",
-    "ModelInputs",
+    "DISCLAIMER",
+    "check",
+    "from_dict",
     "load",
     "loads",
-    "from_dict",
-    "to_model_inputs",
-    "scenario_library",
-    "shipped_scenarios",
     "shipped_scenario_path",
-    "DISCLAIMER",
+    "shipped_scenarios",
 ]
 
 DISCLAIMER = "pharmsim is for teaching and research, not dosing advice."
@@ -92,36 +84,9 @@ _MAX_DOSES = 100_000
 _DEFAULT = "default"
 
 
-# --------------------------------------------------------------------------------------------------
-# frozen object tree
-# --------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class TimeGrid:
-    """Output grid ``start_h, start_h + step_h, ..., end_h`` (h); ``end_h`` is always included."""
-
-    end_h: float
-    step_h: float = 0.25
-    start_h: float = 0.0
-
-    def t_h(self) -> np.ndarray:
-        """The grid as a float array (h); the last step is shortened so that ``end_h`` is included."""
-        n = int(math.floor((self.end_h - self.start_h) / self.step_h + 1e-9))
-        t = self.start_h + self.step_h * np.arange(n + 1, dtype=float)
-        if self.end_h - t[-1] > 1e-9 * max(1.0, self.end_h):
-            t = np.append(t, self.end_h)
-        return t
-
-
-@dataclass(frozen=True)
-class Dose:
-    """Doses of one product form or compound at the given times.
-
-    ``amount`` is in ``unit`` per administration: g of product for product forms, mg of compound
-    otherwise. ``route`` is the product form for products. ``mg_percent``/``oh_percent`` override the
-    product's mitragynine / 7-OH-MG content (% w/w).
-    """
+class _Dose:
+    """One [[dose]] table as read: doses of one product form or compound at the given times."""
 
     what: str
     amount: float
@@ -129,328 +94,24 @@ class Dose:
     route: str
     times_h: tuple[float, ...]
     is_product: bool
-    mg_percent: float | None = None
-    oh_percent: float | None = None
+    contents: dict
     label: str = ""
 
 
 @dataclass(frozen=True)
-class EventTable:
-    """A NONMEM-style dosing table (ID, TIME, AMT, EVID, CMT, RATE, II, ADDL) of one product or compound."""
+class _EventTable:
+    """One [[events]] table: a NONMEM-style dosing table of one product or compound."""
 
     path: Path
     what: str
     unit: str
     route: str
     is_product: bool
-
-
-@dataclass(frozen=True)
-class Covariates:
-    """Covariates of the virtual population (see :class:`pharmsim.population.Covariates`).
-
-    ``body_weight_kg`` is a fixed weight (``body_weight_sd_log = 0``) or the median of a log-normal
-    distribution with SD of log ``body_weight_sd_log``; ``None`` is the 70 kg reference.
-    """
-
-    body_weight_kg: float | None = None
-    body_weight_sd_log: float = 0.0
-    cyp3a4_inhibitor: str = "none"
-    hepatic_impairment: str = "none"
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One set of doses simulated on the scenario's population; arms are compared side by side.
-
-    ``covariates`` and ``dor_efficacy`` (when not None) replace the scenario-wide choices for this arm.
-    """
-
-    name: str
-    doses: tuple[Dose, ...] = ()
-    events: tuple[EventTable, ...] = ()
-    description: str = ""
-    covariates: Covariates | None = None
-    dor_efficacy: str | None = None
-
-
-@dataclass(frozen=True)
-class PopulationSpec:
-    """Population size, seed, inter-individual variability (SD of log per PK parameter) and covariates."""
-
-    n: int = 1
-    seed: int = 0
-    omega: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    correlation: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    covariates: Covariates = field(default_factory=Covariates)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Receptors, endpoints, binding mode per receptor, affinity kind, DOR efficacy source, tolerance."""
-
-    receptors: tuple[str, ...] = ("MOR", "DOR")
-    endpoints: tuple[str, ...] | None = None
-    binding: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    affinity: str = "functional"
-    dor_efficacy: str = _DEFAULT
-    tolerance: bool = False
-
-
-@dataclass(frozen=True)
-class ValueOverride:
-    """A what-if value added to the library for this scenario (status 'assumption', its note kept)."""
-
-    quantity: str
-    compound: str
-    target: str
-    value: float
-    unit: str
-    pathway: str = "-"
-    source: str = "scenario"
-    note: str = ""
-    preferred: bool = True
-
-
-@dataclass(frozen=True)
-class SourceChoice:
-    """Use ``source``'s value for (quantity, compound, target, pathway) instead of the library default."""
-
-    quantity: str
-    compound: str
-    target: str
-    source: str
-    pathway: str | None = None
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    """What ``pharmsim run`` writes besides the summaries: figures, per-subject CSV, HTML report."""
-
-    figures: bool = True
-    per_subject_csv: bool = False
-    report: bool = True
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """A validated scenario; build it with :func:`load`, :func:`loads` or :func:`from_dict`."""
-
-    name: str
-    arms: tuple[Arm, ...]
-    time: TimeGrid
-    population: PopulationSpec = field(default_factory=PopulationSpec)
-    model: ModelSpec = field(default_factory=ModelSpec)
-    values: tuple[ValueOverride, ...] = ()
-    sources: tuple[SourceChoice, ...] = ()
-    output: OutputSpec = field(default_factory=OutputSpec)
-    title: str = ""
-    description: str = ""
-    base_dir: Path | None = None
-    text: str = ""
+    contents: dict
 
 
 # --------------------------------------------------------------------------------------------------
-# key-by-key reader
-# --------------------------------------------------------------------------------------------------
-
-_MISSING = object()
-
-
-def _type_name(value) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    return type(value).__name__
-
-
-def _show(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-class _Table:
-    """A TOML table being read: every key must be taken; what is left over is an unknown key."""
-
-    def __init__(self, data, path: str, what: str = "a table"):
-        if not isinstance(data, dict):
-            raise PharmsimError(f"{path or 'scenario'} must be {what}; got {_type_name(data)} {_show(data)}")
-        self.data = data
-        self.path = path
-        self.taken: list[str] = []
-        self.allowed: list[str] = []
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def allow(self, *names: str) -> None:
-        self.allowed.extend(n for n in names if n not in self.allowed)
-
-    def has(self, name: str) -> bool:
-        self.allow(name)
-        return name in self.data
-
-    def raw(self, name: str, default=_MISSING):
-        self.allow(name)
-        if name in self.data:
-            self.taken.append(name)
-            return self.data[name]
-        if default is _MISSING:
-            raise PharmsimError(f"{self.key(name)} is required but missing{self._context()}")
-        return default
-
-    def _context(self) -> str:
-        return f" (in {self.path})" if self.path else ""
-
-    def string(self, name: str, default=_MISSING, choices=None) -> str:
-        value = self.raw(name, default)
-        if value is default and default is not _MISSING:
-            return value
-        if not isinstance(value, str):
-            raise PharmsimError(f"{self.key(name)} must be a string; got {_type_name(value)} {_show(value)}")
-        if choices is not None and value not in choices:
-            raise PharmsimError(
-                f"{self.key(name)} must be one of {', '.join(map(repr, choices))}; got {value!r}"
-                f"{suggest(value, choices)}"
-            )
-        return value
-
-    def boolean(self, name: str, default=_MISSING) -> bool:
-        value = self.raw(name, default)
-        if not isinstance(value, bool):
-            raise PharmsimError(
-                f"{self.key(name)} must be true or false; got {_type_name(value)} {_show(value)}"
-            )
-        return value
-
-    def number(self, name: str, default=_MISSING, *, minimum=None, strict=False, unit="") -> float:
-        value = self.raw(name, default)
-        if value is default and default is not _MISSING:
-            return value
-        return _number(self.key(name), value, minimum=minimum, strict=strict, unit=unit)
-
-    def integer(self, name: str, default=_MISSING, *, minimum=None, maximum=None) -> int:
-        value = self.raw(name, default)
-        if value is default and default is not _MISSING:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise PharmsimError(
-                f"{self.key(name)} must be a whole number; got {_type_name(value)} {_show(value)}"
-            )
-        if minimum is not None and value < minimum:
-            raise PharmsimError(f"{self.key(name)} must be a whole number >= {minimum}; got {value}")
-        if maximum is not None and value > maximum:
-            raise PharmsimError(f"{self.key(name)} must be a whole number <= {maximum}; got {value}")
-        return value
-
-    def table(self, name: str, default=_MISSING) -> _Table | None:
-        value = self.raw(name, default)
-        if value is None and default is None:
-            return None
-        return _Table(value, self.key(name))
-
-    def tables(self, name: str) -> list[_Table]:
-        """An array of tables (``[[name]]``); missing means empty."""
-        value = self.raw(name, [])
-        if isinstance(value, dict):
-            value = [value]
-        if not isinstance(value, list):
-            raise PharmsimError(
-                f"{self.key(name)} must be an array of tables ([[{name}]]); got {_type_name(value)} {_show(value)}"
-            )
-        return [_Table(item, f"{self.key(name)}[{i}]") for i, item in enumerate(value)]
-
-    def strings(self, name: str, default=_MISSING, choices=None) -> tuple[str, ...]:
-        value = self.raw(name, default)
-        if value is default and default is not _MISSING:
-            return value
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise PharmsimError(
-                f"{self.key(name)} must be an array of strings; got {_type_name(value)} {_show(value)}"
-            )
-        out = []
-        for i, item in enumerate(value):
-            if not isinstance(item, str):
-                raise PharmsimError(
-                    f"{self.key(name)}[{i}] must be a string; got {_type_name(item)} {_show(item)}"
-                )
-            if choices is not None and item not in choices:
-                raise PharmsimError(
-                    f"{self.key(name)}[{i}] must be one of {', '.join(map(repr, choices))}; got {item!r}"
-                    f"{suggest(item, choices)}"
-                )
-            out.append(item)
-        if len(set(out)) != len(out):
-            raise PharmsimError(f"{self.key(name)} lists a name twice; got {out!r}")
-        return tuple(out)
-
-    def numbers(self, name: str, *, minimum=None, unit="") -> tuple[float, ...]:
-        value = self.raw(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = [value]
-        if not isinstance(value, list):
-            raise PharmsimError(
-                f"{self.key(name)} must be an array of numbers{_unit(unit)}; got {_type_name(value)} {_show(value)}"
-            )
-        return tuple(
-            _number(f"{self.key(name)}[{i}]", v, minimum=minimum, unit=unit) for i, v in enumerate(value)
-        )
-
-    def expect(self, *names: str) -> _Table:
-        """Declare the valid keys of this table and fail now on the first unknown one."""
-        self.allow(*names)
-        self.done(only_unknown=True)
-        return self
-
-    def done(self, only_unknown: bool = False) -> None:
-        """Raise for the first key that was not read: an unknown key (with the nearest valid name)."""
-        for name, value in self.data.items():
-            if name not in self.taken and not (only_unknown and name in self.allowed):
-                valid = self.allowed
-                raise PharmsimError(
-                    f"{self.key(name)} is not a valid key (value {_show(value)}); "
-                    f"expected one of: {', '.join(valid) if valid else '(no keys)'}{_suggest_key(name, valid)}"
-                )
-
-
-def _suggest_key(name: str, valid) -> str:
-    """:func:`pharmsim.validate.suggest`, falling back to the one valid key that starts with ``name``."""
-    hint = suggest(name, valid)
-    if hint or len(name) < 3:
-        return hint
-    starts = [v for v in valid if str(v).lower().startswith(str(name).lower())]
-    return f" (did you mean {starts[0]!r}?)" if len(starts) == 1 else ""
-
-
-def _unit(unit: str) -> str:
-    return f" ({unit})" if unit else ""
-
-
-def _number(key: str, value, *, minimum=None, strict=False, unit="") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PharmsimError(f"{key} must be a number{_unit(unit)}; got {_type_name(value)} {_show(value)}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise PharmsimError(f"{key} must be a finite number{_unit(unit)}; got {value!r}")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        sign = ">" if strict else ">="
-        raise PharmsimError(f"{key} must be a number {sign} {minimum:g}{_unit(unit)}; got {value:g}")
-    return value
-
-
-# --------------------------------------------------------------------------------------------------
-# what the package knows (library, PK model, products, model): the context of one reading
+# what the package knows (the catalogue): the context of one reading
 # --------------------------------------------------------------------------------------------------
 
 
@@ -462,41 +123,18 @@ class _Context:
     pk_parameters: tuple    # qualified PK parameter names (for population.omega)
     receptors: tuple[str, ...]
     endpoints: tuple[str, ...]
-    grid: TimeGrid | None = None
+    t_end_h: float = 0.0
     base_dir: Path | None = None
     population: PopulationSpec | None = None
 
 
-#: Memo of the PK facts (routes, parameter names) of a library object: a Library is frozen, so what is derived
-#: from it never changes; the entry is dropped when the library is garbage-collected. Building the default PK
-#: model costs ~0.2 s, which would otherwise be paid on every scenario read.
-_PK_FACTS: dict[int, tuple[dict, tuple]] = {}
-
-
-def _pk_facts(library) -> tuple[dict, tuple]:
-    key = id(library)
-    facts = _PK_FACTS.get(key)
-    if facts is None:
-        from . import pk  # noqa: PLC0415
-
-        pk_model = pk.default_model(tuple(pk.DEFAULT_COMPOUNDS), library=library)
-        routes = {c.compound: ("iv", *(r.name for r in c.routes)) for c in pk_model.compounds}
-        facts = (routes, tuple(pk_model.parameters))
-        try:
-            weakref.finalize(library, _PK_FACTS.pop, key, None)
-        except TypeError:  # not weak-referenceable: do not memoise
-            return facts
-        _PK_FACTS[key] = facts
-    return facts
-
-
 def _context(library) -> _Context:
-    from . import model  # noqa: PLC0415
-    from .products import FORMS  # noqa: PLC0415
-
-    routes, parameters = _pk_facts(library)
-    return _Context(library=library, forms=tuple(FORMS), routes=dict(routes), pk_parameters=parameters,
-                    receptors=tuple(model.RECEPTORS), endpoints=tuple(model.DEFAULT_ENDPOINTS))
+    cat = catalog(library)
+    dosable = [c for c in cat.pk_compounds() if cat.parent(c) is None or cat.routes(c)]
+    pk = cat.pk_model(cat.pk_compounds())
+    routes = {c: ("iv", *cat.routes(c)) for c in dosable}
+    return _Context(library=cat.library, forms=cat.product_forms(), routes=routes,
+                    pk_parameters=tuple(pk.parameter_info), receptors=cat.receptors(), endpoints=cat.endpoint_names())
 
 
 def _compound_names(library) -> list[str]:
@@ -524,7 +162,8 @@ def _compound_id(library, key: str, name: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _read_time(root: _Table) -> TimeGrid:
+def _read_time(root: _Table) -> np.ndarray:
+    """The output grid ``start_h, start_h + step_h, ..., end_h`` (h); ``end_h`` is always included."""
     t = root.table("time").expect("start_h", "end_h", "step_h")
     start_h = t.number("start_h", 0.0, minimum=0.0, unit="h")
     end_h = t.number("end_h", unit="h")
@@ -542,7 +181,11 @@ def _read_time(root: _Table) -> TimeGrid:
             f"time.step_h gives {n:.0f} time points from {start_h:g} to {end_h:g} h; expected at most "
             f"{_MAX_TIME_POINTS} (use a coarser step_h); got step_h = {step_h:g}"
         )
-    return TimeGrid(end_h=end_h, step_h=step_h, start_h=start_h)
+    n = int(np.floor((end_h - start_h) / step_h + 1e-9))
+    t = start_h + step_h * np.arange(n + 1, dtype=float)
+    if end_h - t[-1] > 1e-9 * max(1.0, end_h):
+        t = np.append(t, end_h)
+    return t
 
 
 _REGIMEN_HELP = ("times_h = [...], or a regimen (start_h, interval_h, n_doses) or (start_h, times_per_day, days), "
@@ -643,10 +286,38 @@ def _route(d: _Table, what: str, is_product: bool, ctx: _Context) -> str:
 
 
 _DOSE_KEYS = ("what", "amount_g", "amount_mg", "route", "label", "times_h", "start_h", "interval_h", "n_doses",
-              "times_per_day", "days", "mg_percent", "oh_percent")
+              "times_per_day", "days", "mg_percent", "oh_percent", "contents")
 
 
-def _read_dose(d: _Table, ctx: _Context) -> Dose:
+def _read_contents(d: _Table, what: str, is_product: bool, ctx: _Context) -> dict:
+    """Product contents (% w/w) given in the dose table: ``mg_percent``, ``oh_percent`` or ``[contents]``."""
+    keys = [k for k in ("mg_percent", "oh_percent", "contents") if k in d.data]
+    if not keys:
+        return {}
+    if not is_product:
+        raise PharmsimError(f"{d.key(keys[0])} applies to product forms only; {d.key('what')} is the compound {what!r}")
+    from .products import SHORTHANDS  # noqa: PLC0415
+
+    out = {}
+    for key, cid in SHORTHANDS.items():
+        v = d.number(key, None, minimum=0.0, unit="% w/w")
+        if v is not None:
+            out[cid] = (d.key(key), v)
+    c_t = d.table("contents", None)
+    if c_t is not None:
+        for name in list(c_t.data):
+            cid = _compound_id(ctx.library, c_t.key(name), name)
+            if cid in out:
+                raise PharmsimError(f"{c_t.key(name)} gives the {cid} content a second time (also {out[cid][0]})")
+            out[cid] = (c_t.key(name), c_t.number(name, minimum=0.0, unit="% w/w"))
+        c_t.done()
+    for key, v in out.values():
+        if v > 100:
+            raise PharmsimError(f"{key} must be a percentage in [0, 100] (% w/w); got {v:g}")
+    return {cid: v for cid, (_, v) in out.items()}
+
+
+def _read_dose(d: _Table, ctx: _Context) -> _Dose:
     d.expect(*_DOSE_KEYS)
     what, is_product = _what(d, ctx)
     route = _route(d, what, is_product, ctx)
@@ -664,45 +335,34 @@ def _read_dose(d: _Table, ctx: _Context) -> Dose:
         amount, unit = amount / 1000.0, "g"
     elif not is_product and unit == "g":
         amount, unit = amount * 1000.0, "mg"
-    mg_percent = oh_percent = None
-    if "mg_percent" in d.data or "oh_percent" in d.data:
-        if not is_product:
-            bad = "mg_percent" if "mg_percent" in d.data else "oh_percent"
-            raise PharmsimError(
-                f"{d.key(bad)} applies to product forms only; {d.key('what')} is the compound {what!r}"
-            )
-        mg_percent = d.number("mg_percent", None, minimum=0.0, unit="% w/w")
-        oh_percent = d.number("oh_percent", None, minimum=0.0, unit="% w/w")
-        for name, v in (("mg_percent", mg_percent), ("oh_percent", oh_percent)):
-            if v is not None and v > 100:
-                raise PharmsimError(f"{d.key(name)} must be a percentage in [0, 100] (% w/w); got {v:g}")
+    contents = _read_contents(d, what, is_product, ctx)
     if is_product:
         from .products import Product  # noqa: PLC0415
 
         try:
-            Product(what, amount, mg_percent, oh_percent).contents_percent(ctx.library)
+            Product(what, amount, contents=contents).contents_percent(ctx.library)
         except PharmsimError as err:
             raise PharmsimError(f"{d.path}: {err}") from None
     label = d.string("label", "")
     times = _dose_times(d)
     d.done()
-    grid = ctx.grid
-    late = [t for t in times if t > grid.end_h]
+    late = [t for t in times if t > ctx.t_end_h]
     if late:
         raise PharmsimError(
             f"{d.path} has a dose at {late[0]:g} h, after the end of the simulation (time.end_h = "
-            f"{grid.end_h:g} h); expected every dose time <= time.end_h"
+            f"{ctx.t_end_h:g} h); expected every dose time <= time.end_h"
         )
-    return Dose(what=what, amount=amount, unit=unit, route=route, times_h=times, is_product=is_product,
-                mg_percent=mg_percent, oh_percent=oh_percent, label=label)
+    return _Dose(what=what, amount=amount, unit=unit, route=route, times_h=times, is_product=is_product,
+                 contents=contents, label=label)
 
 
-def _read_events(e: _Table, ctx: _Context) -> EventTable:
-    e.expect("file", "what", "unit", "route")
+def _read_events(e: _Table, ctx: _Context) -> _EventTable:
+    e.expect("file", "what", "unit", "route", "mg_percent", "oh_percent", "contents")
     file = e.string("file")
     what, is_product = _what(e, ctx)
     unit = e.string("unit", "g" if is_product else "mg", choices=("g", "mg"))
     route = _route(e, what, is_product, ctx)
+    contents = _read_contents(e, what, is_product, ctx)
     e.done()
     path = Path(file)
     if not path.is_absolute():
@@ -711,9 +371,9 @@ def _read_events(e: _Table, ctx: _Context) -> EventTable:
         raise PharmsimError(
             f"{e.key('file')}: no such file {str(path)!r}; got {file!r} (paths are relative to the scenario file)"
         )
-    table = EventTable(path=path, what=what, unit=unit, route=route, is_product=is_product)
+    table = _EventTable(path=path, what=what, unit=unit, route=route, is_product=is_product, contents=contents)
     try:
-        doses = _event_doses(table, ctx.library)
+        doses = _event_doses(table, ctx.library, ctx.base_dir)
     except PharmsimError as err:
         raise PharmsimError(f"{e.key('file')} ({path.name}): {err}") from None
     n_ids = doses.n_subjects
@@ -723,12 +383,23 @@ def _read_events(e: _Table, ctx: _Context) -> EventTable:
             f"{e.key('file')} ({path.name}) doses {n_ids} subjects (IDs); expected one ID or population.n "
             f"({n}) IDs"
         )
-    late = doses.time_h[doses.time_h > ctx.grid.end_h]
+    late = doses.time_h[doses.time_h > ctx.t_end_h]
     if late.size:
         raise PharmsimError(
-            f"{e.key('file')} ({path.name}) has a dose at {late[0]:g} h, after time.end_h = {ctx.grid.end_h:g} h"
+            f"{e.key('file')} ({path.name}) has a dose at {late[0]:g} h, after time.end_h = {ctx.t_end_h:g} h"
         )
     return table
+
+
+def _times_text(times) -> str:
+    if len(times) <= 4:
+        return ", ".join(f"{t:g}" for t in times) + " h"
+    return f"{len(times)} times from {times[0]:g} to {times[-1]:g} h"
+
+
+def _dose_label(d: _Dose) -> str:
+    text = f"{d.amount:g} {d.unit} {d.what}{'' if d.is_product else ' ' + d.route} at {_times_text(d.times_h)}"
+    return f"{d.label}: {text}" if d.label else text
 
 
 def _read_arm(a: _Table, name_default, ctx: _Context) -> Arm:
@@ -741,14 +412,21 @@ def _read_arm(a: _Table, name_default, ctx: _Context) -> Arm:
         dor = a.string("dor_efficacy", None)
         if dor is not None:
             _check_dor_source(a.key("dor_efficacy"), dor, ctx.library)
-    doses = tuple(_read_dose(d, ctx) for d in a.tables("dose"))
-    events = tuple(_read_events(e, ctx) for e in a.tables("events"))
+            dor = None if dor == _DEFAULT else dor
+    doses = [_read_dose(d, ctx) for d in a.tables("dose")]
+    events = [_read_events(e, ctx) for e in a.tables("events")]
     if not doses and not events:
         prefix = "arm." if a.path else ""
         raise PharmsimError(
             f"{a.path or 'scenario'} has no doses; expected at least one [[{prefix}dose]] or [[{prefix}events]] table"
         )
-    return Arm(name=name, doses=doses, events=events, description=description, covariates=covariates,
+    all_doses = Doses()
+    for d in doses:
+        all_doses = all_doses + _dose_events(d, ctx.library)
+    for e in events:
+        all_doses = all_doses + _event_doses(e, ctx.library, ctx.base_dir)
+    labels = tuple(_dose_label(d) for d in doses) + tuple(f"event table {e.path.name} ({e.what})" for e in events)
+    return Arm(name=name, doses=all_doses, description=description, dose_labels=labels, covariates=covariates,
                dor_efficacy=dor)
 
 
@@ -835,8 +513,7 @@ def _read_population(root: _Table, ctx: _Context) -> PopulationSpec:
     cov_t = p.table("covariates", None)
     cov = Covariates() if cov_t is None else _read_covariates(cov_t)
     p.done()
-    return PopulationSpec(n=n, seed=seed, omega=MappingProxyType(omega), correlation=MappingProxyType(corr),
-                          covariates=cov)
+    return PopulationSpec(n=n, seed=seed, omega=omega, correlation=corr, covariates=cov)
 
 
 def _check_correlation(omega, corr) -> None:
@@ -854,8 +531,6 @@ def _check_correlation(omega, corr) -> None:
 
 def _read_covariates(cov_t: _Table, base: Covariates | None = None) -> Covariates:
     """Covariates from a table; keys not given keep their value in ``base`` (population-level) or the default."""
-    from .population import CYP3A4_LEVELS, HEPATIC_LEVELS, WEIGHT_RANGE_KG  # noqa: PLC0415
-
     base = base or Covariates()
     cov_t.expect("body_weight_kg", "cyp3a4_inhibitor", "hepatic_impairment")
     bw, bw_sd = base.body_weight_kg, base.body_weight_sd_log
@@ -880,23 +555,22 @@ def _read_covariates(cov_t: _Table, base: Covariates | None = None) -> Covariate
     return Covariates(body_weight_kg=bw, body_weight_sd_log=bw_sd, cyp3a4_inhibitor=cyp, hepatic_impairment=hep)
 
 
-def _read_model(root: _Table, ctx: _Context) -> ModelSpec:
+def _read_model(root: _Table, ctx: _Context) -> ModelOptions:
     m = root.table("model", None)
     if m is None:
-        return ModelSpec(receptors=ctx.receptors)
+        return ModelOptions(receptors=ctx.receptors)
     m.expect("receptors", "endpoints", "binding", "affinity", "dor_efficacy", "tolerance")
     receptors = m.strings("receptors", ctx.receptors, choices=ctx.receptors)
     if not receptors:
         raise PharmsimError(f"model.receptors must list at least one of {', '.join(ctx.receptors)}; got []")
     endpoints = m.strings("endpoints", None, choices=ctx.endpoints)
     if endpoints is not None:
-        from .model import ENDPOINT_RECEPTOR  # noqa: PLC0415
-
+        cat = catalog(ctx.library)
         for e in endpoints:
-            if ENDPOINT_RECEPTOR.get(e, receptors[0]) not in receptors:
+            if cat.endpoint_receptor(e) not in receptors:
                 raise PharmsimError(
-                    f"model.endpoints names {e!r}, read at {ENDPOINT_RECEPTOR[e]}, which is not in model.receptors "
-                    f"({', '.join(receptors)})"
+                    f"model.endpoints names {e!r}, read at {cat.endpoint_receptor(e)}, which is not in "
+                    f"model.receptors ({', '.join(receptors)})"
                 )
     binding: dict[str, str] = {}
     if "binding" in m.data:
@@ -914,78 +588,62 @@ def _read_model(root: _Table, ctx: _Context) -> ModelSpec:
         binding = {r: "kinetic" for r in receptors}
     affinity = m.string("affinity", "functional", choices=_AFFINITY)
     dor = m.string("dor_efficacy", _DEFAULT)
+    _check_dor_source("model.dor_efficacy", dor, ctx.library)
     tolerance = m.boolean("tolerance", False)
     m.done()
-    return ModelSpec(receptors=receptors, endpoints=endpoints, binding=MappingProxyType(binding),
-                     affinity=affinity, dor_efficacy=dor, tolerance=tolerance)
-
-
-def _dor_sources(library) -> list[str]:
-    names: list[str] = []
-    for compound in ("MG", "7-OH-MG"):
-        try:
-            table = library.sources("tau", compound=compound, target="DOR", pathway="G protein")
-        except PharmsimError:
-            continue
-        names += [str(s) for s in table["source"] if str(s) not in names]
-    return names
+    return ModelOptions(receptors=receptors, endpoints=endpoints, binding=binding, affinity=affinity,
+                        dor_efficacy=None if dor == _DEFAULT else dor, tolerance=tolerance)
 
 
 def _check_dor_source(key: str, source: str, library) -> None:
-    """``source`` must be 'default' or report a G-protein tau at DOR for MG or 7-OH-MG in the library."""
+    """``source`` must be 'default' or a source with a G-protein tau row at DOR in the library."""
     if source == _DEFAULT:
         return
-    names = _dor_sources(library)
+    names = list(catalog(library).efficacy_sources("DOR"))
     if source not in names:
         raise PharmsimError(
             f"{key} must be 'default' (the library's preferred source) or a source with a G-protein tau at DOR "
-            f"for MG/7-OH-MG ({'; '.join(repr(n) for n in names) or 'none'}); got {source!r}"
+            f"({'; '.join(repr(n) for n in names) or 'none'}); got {source!r}"
             f"{_suggest_key(source, [_DEFAULT, *names])}"
         )
 
 
-def _read_values(root: _Table, ctx: _Context) -> tuple[ValueOverride, ...]:
-    out = []
+def _read_values(root: _Table, ctx: _Context) -> list[str]:
+    """``[[value]]`` what-if rows, added to ``ctx.library``; returns what was changed, in words."""
+    changes = []
     for v in root.tables("value"):
         v.expect("quantity", "compound", "target", "pathway", "value", "unit", "source", "note", "preferred")
-        item = ValueOverride(
-            quantity=v.string("quantity"),
-            compound=_compound_id(ctx.library, v.key("compound"), v.string("compound")),
-            target=v.string("target"),
-            value=v.number("value"),
-            unit=v.string("unit"),
-            pathway=v.string("pathway", "-"),
-            source=v.string("source", "scenario"),
-            note=v.string("note", ""),
-            preferred=v.boolean("preferred", True),
-        )
+        quantity = v.string("quantity")
+        compound = _compound_id(ctx.library, v.key("compound"), v.string("compound"))
+        target = v.string("target")
+        value = v.number("value")
+        unit = v.string("unit")
+        pathway = v.string("pathway", "-")
+        source = v.string("source", "scenario")
+        note = v.string("note", "") or "what-if value set in the scenario file"
+        preferred = v.boolean("preferred", True)
         v.done()
+        lib = ctx.library
+        previous = None
+        if not preferred and lib.has(quantity, compound, target, pathway=pathway):
+            previous = lib.parameter(quantity, compound, target, pathway=pathway)
         try:
-            ctx.library = _apply_value(ctx.library, item)
+            lib = lib.with_value(quantity, compound, target, value, unit, pathway=pathway, source=source,
+                                 status="assumption", note=note, assay="scenario file")
+            if previous is not None:
+                lib = lib.prefer(quantity, compound, target, previous.source, pathway=pathway, assay=previous.assay)
         except PharmsimError as err:
             raise PharmsimError(f"{v.path}: {err}") from None
-        out.append(item)
-    return tuple(out)
+        ctx.library = lib
+        changes.append(f"what-if value (scenario file): {quantity} of {compound} at {target} = {value:g} {unit} "
+                       f"(source {source!r}, {'preferred' if preferred else 'not preferred'}): {note}")
+    return changes
 
 
-def _apply_value(library, item: ValueOverride):
-    previous = None
-    if not item.preferred:
-        try:
-            previous = library.parameter(item.quantity, item.compound, item.target, pathway=item.pathway)
-        except PharmsimError:
-            previous = None
-    note = item.note or "what-if value set in the scenario file"
-    lib = library.with_value(item.quantity, item.compound, item.target, item.value, item.unit, pathway=item.pathway,
-                             source=item.source, status="assumption", note=note, assay="scenario file")
-    if previous is not None:
-        lib = lib.prefer(item.quantity, item.compound, item.target, previous.source, pathway=item.pathway,
-                         assay=previous.assay)
-    return lib
-
-
-def _read_sources(root: _Table, ctx: _Context) -> tuple[SourceChoice, ...]:
-    out = []
+def _read_sources(root: _Table, ctx: _Context) -> tuple[list[str], dict]:
+    """``[[source]]`` choices, made the library's preferred rows; returns the changes in words and the PD
+    ``(K|tau, compound, receptor) -> source`` choices for the model."""
+    changes, pd_sources = [], {}
     for s in root.tables("source"):
         s.expect("quantity", "compound", "target", "pathway", "source")
         quantity = s.string("quantity")
@@ -1004,25 +662,24 @@ def _read_sources(root: _Table, ctx: _Context) -> tuple[SourceChoice, ...]:
                 f"{s.key('source')} must be a source the library holds for {quantity} of {compound} at "
                 f"{target} ({'; '.join(repr(n) for n in names) or 'none'}); got {source!r}{_suggest_key(source, names)}"
             )
-        out.append(SourceChoice(quantity=quantity, compound=compound, target=target, source=source, pathway=pathway))
-        ctx.library = _apply_source(ctx.library, out[-1])
-    return tuple(out)
+        try:
+            ctx.library = ctx.library.prefer(quantity, compound, target, source, pathway=pathway)
+        except PharmsimError as err:
+            raise PharmsimError(f"{s.path}: {err}") from None
+        key = {"Ki": "K", "Kd": "K", "tau": "tau"}.get(quantity)
+        if key is not None and target in ctx.receptors:
+            pd_sources[(key, compound, target)] = source
+        changes.append(f"source chosen (scenario file): {quantity} of {compound} at {target} from {source!r}")
+    return changes, pd_sources
 
 
-def _apply_source(library, choice: SourceChoice):
-    try:
-        return library.prefer(choice.quantity, choice.compound, choice.target, choice.source, pathway=choice.pathway)
-    except PharmsimError as err:
-        raise PharmsimError(f"source choice {choice.quantity} of {choice.compound} at {choice.target}: {err}") from None
-
-
-def _read_output(root: _Table) -> OutputSpec:
+def _read_output(root: _Table) -> dict:
     o = root.table("output", None)
     if o is None:
-        return OutputSpec()
+        return {"figures": True, "per_subject_csv": False, "report": True}
     o.expect("figures", "per_subject_csv", "report")
-    spec = OutputSpec(figures=o.boolean("figures", True), per_subject_csv=o.boolean("per_subject_csv", False),
-                      report=o.boolean("report", True))
+    spec = {"figures": o.boolean("figures", True), "per_subject_csv": o.boolean("per_subject_csv", False),
+            "report": o.boolean("report", True)}
     o.done()
     return spec
 
@@ -1033,8 +690,8 @@ def _read_output(root: _Table) -> OutputSpec:
 
 
 def from_dict(data: dict, *, base_dir: str | Path | None = None, library=None, name: str = "scenario",
-              text: str = "") -> Scenario:
-    """A validated :class:`Scenario` from a plain nested dict with the TOML file's structure.
+              text: str = "") -> Study:
+    """A validated :class:`pharmsim.study.Study` from a plain nested dict with the TOML file's structure.
 
     Parameters
     ----------
@@ -1043,7 +700,7 @@ def from_dict(data: dict, *, base_dir: str | Path | None = None, library=None, n
     base_dir : path, optional
         Folder against which relative event-table paths are resolved (default: the working directory).
     library : pharmsim.library.Library, optional
-        Library used to check compounds, routes and sources (default: :func:`pharmsim.library.load_library`).
+        Library used to check compounds, routes and sources (default: the shipped data).
     name : str
         Scenario name when the data has no ``name`` key.
     text : str
@@ -1054,50 +711,39 @@ def from_dict(data: dict, *, base_dir: str | Path | None = None, library=None, n
     PharmsimError
         On the first key that is unknown, of the wrong type or out of range (the message names the key path).
     """
-    library = _library(library)
-    ctx = _context(library)
+    ctx = _context(catalog(library).library)
     ctx.base_dir = Path(base_dir) if base_dir is not None else None
     root = _Table(data, "").expect("name", "title", "description", "time", "arm", "dose", "events", "population",
                                    "model", "value", "source", "output")
     name = root.string("name", name)
     title = root.string("title", "")
     description = root.string("description", "")
-    ctx.grid = _read_time(root)
+    t_h = _read_time(root)
+    ctx.t_end_h = float(t_h[-1])
     ctx.population = _read_population(root, ctx)
-    values = _read_values(root, ctx)          # what-if values first: sources and DOR choices may name them
-    sources = _read_sources(root, ctx)
+    changes = _read_values(root, ctx)          # what-if values first: sources and DOR choices may name them
+    src_changes, pd_sources = _read_sources(root, ctx)
     model = _read_model(root, ctx)
-    _check_dor_source("model.dor_efficacy", model.dor_efficacy, ctx.library)
+    model = ModelOptions(receptors=model.receptors, endpoints=model.endpoints, binding=model.binding,
+                         affinity=model.affinity, dor_efficacy=model.dor_efficacy, tolerance=model.tolerance,
+                         sources=pd_sources)
     arms = _read_arms(root, ctx)
     output = _read_output(root)
     root.done()
-    return Scenario(name=name, arms=arms, time=ctx.grid, population=ctx.population, model=model, values=values,
-                    sources=sources, output=output, title=title, description=description, base_dir=ctx.base_dir,
-                    text=text)
+    return Study(arms=arms, t_h=t_h, population=ctx.population, model=model, library=ctx.library, name=name,
+                 title=title, description=description, library_changes=tuple(changes + src_changes),
+                 figures=output["figures"], report=output["report"], per_subject_csv=output["per_subject_csv"],
+                 text=text)
 
 
-def _library(library):
-    if library is not None:
-        return library
-    from .library import load_library  # noqa: PLC0415
-
-    return load_library()
+def loads(text: str, *, base_dir: str | Path | None = None, library=None, name: str = "scenario") -> Study:
+    """A validated :class:`pharmsim.study.Study` from TOML text; a TOML syntax error becomes a PharmsimError."""
+    return from_dict(_toml.parse(text, name), base_dir=base_dir, library=library, name=name, text=text)
 
 
-def loads(text: str, *, base_dir: str | Path | None = None, library=None, name: str = "scenario") -> Scenario:
-    """A validated :class:`Scenario` from TOML text; a TOML syntax error becomes a :class:`PharmsimError`."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise PharmsimError(f"{name}: not valid TOML: {err}") from None
-    return from_dict(data, base_dir=base_dir, library=library, name=name, text=text)
-
-
-def load(path: str | Path, *, library=None) -> Scenario:
-    """A validated :class:`Scenario` from a TOML file; errors start with the file name, then the key path.
-
-    ``path`` may also be the name of a shipped scenario (``'demo'``, see :func:`shipped_scenarios`).
-    """
+def load(path: str | Path, *, library=None) -> Study:
+    """A validated :class:`pharmsim.study.Study` from a TOML file; errors start with the file name, then the key
+    path. ``path`` may also be the name of a shipped scenario (``'demo'``, see :func:`shipped_scenarios`)."""
     p = Path(path)
     if not p.exists() and p.suffix == "" and str(path) in shipped_scenarios():
         p = shipped_scenario_path(str(path))
@@ -1110,14 +756,18 @@ def load(path: str | Path, *, library=None) -> Scenario:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise PharmsimError(f"scenario file {str(p)!r} cannot be read: {err}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise PharmsimError(f"{p.name}: not valid TOML: {err}") from None
+    data = _toml.parse(text, p.name)
     try:
         return from_dict(data, base_dir=p.resolve().parent, library=library, name=p.stem, text=text)
     except PharmsimError as err:
         raise PharmsimError(f"{p.name}: {err}") from None
+
+
+def check(path_or_study, *, library=None) -> dict:
+    """Every semantic check that running the scenario makes, short of solving (see
+    :meth:`pharmsim.study.Study.check`): returns the study's size figures."""
+    study = path_or_study if isinstance(path_or_study, Study) else load(path_or_study, library=library)
+    return study.check()
 
 
 def _scenario_dir() -> Path:
@@ -1140,80 +790,53 @@ def shipped_scenario_path(name: str) -> Path:
 
 
 # --------------------------------------------------------------------------------------------------
-# scenario -> model API
+# doses of the tables
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ArmInputs:
-    """What one arm passes to the model: ``build_model(doses, **build_kwargs)``, then the population."""
-
-    name: str
-    doses: object                 # pharmsim.dosing.Doses
-    build_kwargs: MappingProxyType
-    population: object | None     # pharmsim.population.Population, or None for one typical subject
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class ModelInputs:
-    """Everything :func:`pharmsim.model.simulate` needs for every arm of a scenario."""
-
-    t_h: np.ndarray
-    library: object
-    arms: tuple[ArmInputs, ...]
-
-
-def scenario_library(scenario: Scenario, library=None):
-    """The library with the scenario's what-if values added and its source choices preferred."""
-    lib = _library(library)
-    for item in scenario.values:
-        lib = _apply_value(lib, item)
-    for choice in scenario.sources:
-        lib = _apply_source(lib, choice)
-    return lib
-
-
-def _product_factor_nmol_per_unit(dose_like, library) -> dict[str, float]:
+def _nmol_per_unit(dose_like, library) -> dict[str, float]:
     """nmol of each compound per unit amount (g of product or mg of compound)."""
-    from .dosing import molar_mass_of  # noqa: PLC0415
-    from .products import Product  # noqa: PLC0415
-
+    cat = catalog(library)
     if dose_like.is_product:
-        per_g = Product(dose_like.what, 1.0, getattr(dose_like, "mg_percent", None),
-                        getattr(dose_like, "oh_percent", None)).amounts_mg(library)
+        from .products import Product  # noqa: PLC0415
+
+        per_g = Product(dose_like.what, 1.0, contents=dose_like.contents).amounts_mg(cat)
         scale = 1.0 if dose_like.unit == "g" else 1e-3
-        return {c: mg * scale * 1e6 / molar_mass_of(c, library)[1] for c, mg in per_g.items() if mg > 0}
-    mw = molar_mass_of(dose_like.what, library)[1]
+        return {c: mg * scale * 1e6 / cat.molar_mass(c) for c, mg in per_g.items() if mg > 0}
     scale = 1.0 if dose_like.unit == "mg" else 1e3
-    return {dose_like.what: scale * 1e6 / mw}
+    return {dose_like.what: scale * 1e6 / cat.molar_mass(dose_like.what)}
 
 
-def _dose_events(d: Dose, library):
-    from .dosing import Doses  # noqa: PLC0415
-
+def _dose_events(d: _Dose, library) -> Doses:
     out = Doses()
     times = np.asarray(d.times_h, dtype=float)
-    for compound, per_unit in _product_factor_nmol_per_unit(d, library).items():
+    for compound, per_unit in _nmol_per_unit(d, library).items():
         out = out + Doses(time_h=times, compound=(compound,) * times.size, route=(d.route,) * times.size,
                           amount_nmol=np.full(times.size, d.amount * per_unit), duration_h=np.zeros(times.size))
     return out
 
 
-def _event_doses(table: EventTable, library):
-    """Doses (nmol, per subject when the table has several IDs) of a NONMEM event table."""
+def _event_doses(table: _EventTable, library, base_dir=None) -> Doses:
+    """Doses (nmol, per subject when the table has several IDs) of a NONMEM event table.
+
+    The table is checked first as written (its AMT and RATE in the user's unit), so that an error names the
+    row, the column and the value as the user wrote it; then it is converted to nmol of each compound.
+    """
     import pandas as pd  # noqa: PLC0415
 
-    from .dosing import Doses, read_event_table  # noqa: PLC0415
+    from .dosing import read_event_table  # noqa: PLC0415
 
     try:
         df = pd.read_csv(table.path)
     except (OSError, ValueError) as err:
-        raise PharmsimError(f"cannot read the event table: {err}") from None
+        raise PharmsimError(f"cannot read the event table {table.path.name}: {err}") from None
     df.columns = [str(c).strip().upper() for c in df.columns]
-    out = Doses()
     cmts = df["CMT"].dropna().unique() if "CMT" in df.columns else []
-    for compound, per_unit in _product_factor_nmol_per_unit(table, library).items():
+    factors = _nmol_per_unit(table, library)
+    first = next(iter(factors))
+    read_event_table(df, {c: (first, table.route) for c in cmts}, amount_unit="nmol", library=library)
+    out = Doses()
+    for compound, per_unit in factors.items():
         scaled = df.copy()
         for col in ("AMT", "RATE"):
             if col in scaled.columns:
@@ -1222,56 +845,3 @@ def _event_doses(table: EventTable, library):
                                 library=library)
         out = out + part.doses
     return out
-
-
-def _population(scenario: Scenario, covariates: Covariates):
-    from .population import Population  # noqa: PLC0415
-
-    pop = scenario.population
-    if pop.n == 1 and not pop.omega and covariates == Covariates():
-        return None
-    corr = {f"{a},{b}": r for (a, b), r in pop.correlation.items()} or None
-    return Population(n=pop.n, omega=dict(pop.omega), correlation=corr, covariates=covariates, rng=pop.seed)
-
-
-def to_model_inputs(scenario: Scenario, library=None) -> ModelInputs:
-    """Map a :class:`Scenario` to the model API: per arm the doses, ``build_model`` keywords and population.
-
-    Every arm gets the same population draws (same seed, same random effects), so arms are compared on the
-    same virtual subjects; an arm's covariates, when given, replace the population's.
-    ``[[source]]`` choices of ``Ki``/``Kd``/``tau`` also go to ``build_model(sources=...)`` so that the model
-    uses the chosen affinity and efficacy (the others act through the library's preferred rows).
-    """
-    lib = scenario_library(scenario, library)
-    m = scenario.model
-    pd_sources = {}
-    for s in scenario.sources:
-        key = {"Ki": "K", "Kd": "K", "tau": "tau"}.get(s.quantity)
-        if key is not None:
-            for r in m.receptors:
-                if s.target == r:
-                    pd_sources[(key, s.compound, r)] = s.source
-    arms = []
-    for arm in scenario.arms:
-        doses = None
-        for d in arm.doses:
-            ev = _dose_events(d, lib)
-            doses = ev if doses is None else doses + ev
-        for table in arm.events:
-            ev = _event_doses(table, lib)
-            doses = ev if doses is None else doses + ev
-        dor = arm.dor_efficacy if arm.dor_efficacy is not None else m.dor_efficacy
-        kwargs = {
-            "receptors": m.receptors,
-            "binding": dict(m.binding),
-            "affinity": m.affinity,
-            "dor_efficacy": None if dor == _DEFAULT else dor,
-            "tolerance": m.tolerance,
-            "sources": dict(pd_sources),
-        }
-        if m.endpoints is not None:
-            kwargs["endpoints"] = m.endpoints
-        covariates = arm.covariates if arm.covariates is not None else scenario.population.covariates
-        arms.append(ArmInputs(name=arm.name, doses=doses, build_kwargs=MappingProxyType(kwargs),
-                              population=_population(scenario, covariates), description=arm.description))
-    return ModelInputs(t_h=scenario.time.t_h(), library=lib, arms=tuple(arms))

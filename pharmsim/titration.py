@@ -365,10 +365,12 @@ def model_simulator(what: str = "leaf powder", *, unit: str = "g", route: str = 
     **build_kwargs
         Passed to :func:`pharmsim.model.build_model` (``binding``, ``tolerance``, ``receptors``, ...).
     """
+    from .catalog import catalog
     from .dosing import Doses, dose
-    from .model import build_model, simulate
-    from .population import Population, apply_population
-    from .products import FORMS, Product
+    from .model import build_model
+    from .population import Population
+    from .products import Product
+    from .solve import Outputs, simulate
 
     times = np.atleast_1d(require_finite("dose_times_in_day_h", dose_times_in_day_h, "h"))
     if times.ndim != 1 or times.size == 0 or times.min() < 0 or times.max() >= 24:
@@ -376,7 +378,7 @@ def model_simulator(what: str = "leaf powder", *, unit: str = "g", route: str = 
     step = float(require_positive("step_h", step_h, "h"))
     if population is not None and not isinstance(population, Population):
         raise PharmsimError(f"population must be a pharmsim.population.Population; got {type(population).__name__}")
-    is_product = what in FORMS
+    is_product = what in catalog(library).product_forms()
     if is_product and unit != "g":
         raise PharmsimError(f"unit must be 'g' for a product form ({what!r}); got {unit!r}")
     endpoints = tuple(endpoints)
@@ -399,10 +401,10 @@ def model_simulator(what: str = "leaf powder", *, unit: str = "g", route: str = 
         amounts = np.atleast_1d(base.amount_nmol)[None, :] * sched[:, ev_day] / times.size
         doses = Doses(base.time_h, base.compound, base.route, amounts, base.duration_h)
         model = build_model(doses, endpoints=endpoints, library=library, **build_kwargs)
-        if population is not None:
-            model = model.with_pk(apply_population(population.take(subj), model.pk))
+        pop = None if population is None else population.take(subj)
         t = np.arange(0.0, 24.0 * D + step / 2, step)
-        res = simulate(model, t)
+        res = simulate(model, doses, t, population=pop, outputs=Outputs(quantities=("response",), endpoints=endpoints),
+                       strict=False)
         out = {}
         for ep in endpoints:
             v = res.get("response", endpoint=ep)

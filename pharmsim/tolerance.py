@@ -61,9 +61,11 @@ __all__ = [
     "desensitisation_stimulus",
     "simulate_tolerance",
     "steady_state_desensitisation",
+    "stimuli",
+    "ToleranceStepper",
 ]
 
-MECHANISMS = ("arrestin", "gprotein")
+MECHANISMS = ("arrestin", "gprotein", "both")
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,64 @@ def counter_adaptation(t_h, response, k_adapt_per_h, adapt_gain, w0=0.0) -> np.n
     return _relax(t, rate, target, np.broadcast_to(w0, (E.shape[0],)))
 
 
+class ToleranceStepper:
+    """The tolerance model advanced one interval at a time, batched over subjects (the engine's form).
+
+    State per subject: desensitised fraction ``D``, counter-adaptation ``W``, and the previous drivers. Each
+    :meth:`step` takes the stimuli at the end of the interval and applies the same exponential integrator as
+    :func:`desensitisation` and :func:`counter_adaptation` (trapezoidal means of the drivers; exact for
+    piecewise-constant drivers), so :func:`simulate_tolerance` on a grid and the engine on its nodes give the
+    same numbers.
+    """
+
+    def __init__(self, params: ToleranceParams, s_gprotein, s_des, *, Em: float = 1.0, d0=0.0, w0=0.0):
+        self.params = params
+        self.Em = float(Em)
+        n = np.shape(s_gprotein)
+        self.D = np.broadcast_to(np.asarray(d0, dtype=float), n).astype(float)
+        self.s_g = np.asarray(s_gprotein, dtype=float).copy()
+        self.s_des = np.asarray(s_des, dtype=float).copy()
+        self.E = self._response(self.D, self.s_g)
+        self.W = np.broadcast_to(np.asarray(w0, dtype=float), n).astype(float)
+
+    def _response(self, D, s_g):
+        S = (1.0 - D) * s_g
+        return self.Em * S / (1.0 + S)
+
+    def step(self, h: float, s_gprotein, s_des) -> None:
+        """Advance by ``h`` (h) to the end of an interval where the stimuli are ``s_gprotein``, ``s_des``."""
+        p = self.params
+        s = 0.5 * (self.s_des + s_des)
+        rate = p.k_des_per_h * s + p.k_rec_per_h
+        with np.errstate(invalid="ignore", divide="ignore"):
+            target = np.where(rate > 0, p.k_des_per_h * s / np.where(rate > 0, rate, 1.0), 0.0)
+        self.D = target + (self.D - target) * np.exp(-rate * h)
+        E_new = self._response(self.D, s_gprotein)
+        w_target = p.adapt_gain * 0.5 * (self.E + E_new)
+        self.W = w_target + (self.W - w_target) * np.exp(-p.k_adapt_per_h * h)
+        self.E = E_new
+        self.s_g = np.asarray(s_gprotein, dtype=float)
+        self.s_des = np.asarray(s_des, dtype=float)
+
+    def read(self) -> dict[str, np.ndarray]:
+        """The read-outs now: desensitised, response, response_naive, counter_adaptation, net_signal, withdrawal."""
+        return {"desensitised": self.D, "response": self.E,
+                "response_naive": self.Em * self.s_g / (1.0 + self.s_g), "counter_adaptation": self.W,
+                "net_signal": self.E - self.W, "withdrawal": np.maximum(self.W - self.E, 0.0)}
+
+
+def stimuli(params: ToleranceParams, occupancy, tau, arrestin_efficacy=None):
+    """``(S_G, S_des)`` from occupancies ``(..., L)``: ``S_G = sum tau_i B_i`` and the desensitising stimulus of
+    the mechanism (``sum eps_i B_i`` for arrestin, ``S_G`` for gprotein, their mean for both)."""
+    s_g = (occupancy * tau).sum(axis=-1)
+    if params.mechanism == "gprotein":
+        return s_g, s_g
+    if arrestin_efficacy is None:
+        raise PharmsimError(f"arrestin_efficacy (one value per ligand) is required for mechanism={params.mechanism!r}")
+    s_a = (occupancy * arrestin_efficacy).sum(axis=-1)
+    return s_g, (s_a if params.mechanism == "arrestin" else 0.5 * (s_a + s_g))
+
+
 def simulate_tolerance(t_h, occupancy, tau, params: ToleranceParams = DEFAULTS, arrestin_efficacy=None,
                        Em: float = 1.0, d0=0.0, w0=0.0) -> ToleranceResult:
     """Desensitisation, desensitised response and withdrawal read-out from occupancies over time.
@@ -246,16 +306,19 @@ def simulate_tolerance(t_h, occupancy, tau, params: ToleranceParams = DEFAULTS, 
     if tau.shape != (B.shape[-1],):
         raise PharmsimError(f"tau must have one value per ligand, shape ({B.shape[-1]},); got {tau.shape}")
     Em = float(require_nonnegative("Em", Em))
-    s_g = (B * tau).sum(axis=-1)                                  # (N, T) G-protein stimulus, naive
-    if params.mechanism == "arrestin":
-        if arrestin_efficacy is None:
-            raise PharmsimError("arrestin_efficacy (one value per ligand) is required for mechanism='arrestin'")
-        s_des = desensitisation_stimulus(B, arrestin_efficacy)
-    else:
-        s_des = s_g
-    D = desensitisation(t, s_des, params.k_des_per_h, params.k_rec_per_h, d0)
-    S = (1.0 - D) * s_g
-    E = Em * S / (1.0 + S)
-    W = counter_adaptation(t, E, params.k_adapt_per_h, params.adapt_gain, w0)
-    net = E - W
-    return ToleranceResult(t, D, S, E, Em * s_g / (1.0 + s_g), W, net, np.maximum(W - E, 0.0))
+    if arrestin_efficacy is not None:
+        arrestin_efficacy = require_nonnegative("arrestin_efficacy", arrestin_efficacy)
+    s_g, s_des = stimuli(params, B, tau, arrestin_efficacy)          # (N, T)
+    d0 = require_fraction("d0", d0)
+    w0 = require_finite("w0", w0)
+    st = ToleranceStepper(params, s_g[:, 0], s_des[:, 0], Em=Em, d0=d0, w0=w0)
+    keys = ("desensitised", "response", "response_naive", "counter_adaptation", "net_signal", "withdrawal")
+    out = {k: np.empty(s_g.shape) for k in keys}
+    for k in range(t.size):
+        if k:
+            st.step(float(t[k] - t[k - 1]), s_g[:, k], s_des[:, k])
+        for name, v in st.read().items():
+            out[name][:, k] = v
+    S = (1.0 - out["desensitised"]) * s_g
+    return ToleranceResult(t, out["desensitised"], S, out["response"], out["response_naive"],
+                           out["counter_adaptation"], out["net_signal"], out["withdrawal"])

@@ -1,9 +1,7 @@
 """Tests of pharmsim.binding: Gaddum steady state, fast limit, slow offset, stiffness, grid independence,
 order of accuracy, batching paths, bad input, and the W1 workload against its tight scipy reference."""
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -218,28 +216,3 @@ def test_equilibrium_and_mesh_errors():
         stage_times([0.0, 0.0, 1.0])
     with pytest.raises(PharmsimError, match="not one of the integration nodes"):
         node_index(make_nodes([0.0, 1.0]), [0.3])
-
-
-# ------------------------------------------------------------------------------------------------
-# W1 workload (shared/bench/W1.md): pharmsim vs the tight scipy reference on 3 subjects
-# ------------------------------------------------------------------------------------------------
-
-REPO = Path(__file__).resolve().parents[1]
-BENCH = REPO.parent / "shared" / "bench"
-
-
-@pytest.mark.skipif(not (BENCH / "w1_reference.py").exists(), reason="shared/bench (W1 peers) not present")
-def test_w1_accuracy_three_subjects():
-    for p in (str(BENCH), str(REPO / "benchmarks")):
-        if p not in sys.path:
-            sys.path.insert(0, p)
-    import w1_engine
-    import w1_reference as ref
-
-    pop = ref.population(3, seed=2024)
-    doses = ref.w1_doses("B")
-    ours = w1_engine.simulate(ref.TYPICAL, pop, doses, ref.GRID_H)
-    tight = ref.simulate_population(pop, doses)                     # LSODA rtol 1e-8, atol 1e-12
-    rel_c, abs_be = ref.compare(ours, tight)
-    assert rel_c <= 1e-4 and abs_be <= 1e-5                          # the W1 accuracy criterion
-    assert abs_be <= 3e-6                                            # with margin

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from pharmsim import cli
+from pharmsim.output import MARKER_NAME
 from pharmsim.report import PNG_SIGNATURE
 from pharmsim.validate import PharmsimError
 
@@ -57,18 +58,27 @@ def test_atomic_output_dir_failure_leaves_nothing(tmp_path):
 
 def test_atomic_output_dir_existing_needs_force_and_failure_keeps_old(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
+    with cli.atomic_output_dir(out) as tmp:            # a folder pharmsim wrote carries its marker
+        (tmp / "old.txt").write_text("old")
+    marker = {MARKER_NAME}
+    assert set(snapshot(out)) == {"old.txt"} | marker
     with pytest.raises(PharmsimError, match="already exists; use --force"), cli.atomic_output_dir(out):
         pass
     with pytest.raises(RuntimeError), cli.atomic_output_dir(out, force=True) as tmp:
         (tmp / "new.txt").write_text("new")
         raise RuntimeError("boom")
-    assert snapshot(out) == {"old.txt": b"old"}
+    assert snapshot(out)["old.txt"] == b"old" and set(snapshot(out)) == {"old.txt"} | marker
     with cli.atomic_output_dir(out, force=True) as tmp:
         (tmp / "new.txt").write_text("new")
-    assert snapshot(out) == {"new.txt": b"new"}
+    assert snapshot(out)["new.txt"] == b"new" and set(snapshot(out)) == {"new.txt"} | marker
     assert leftovers(tmp_path) == []
+    # --force never replaces a folder pharmsim did not write (issue 14: --out ~/Documents --force)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("precious")
+    with pytest.raises(PharmsimError, match="was not written by pharmsim"), cli.atomic_output_dir(mine, force=True):
+        pass
+    assert snapshot(mine) == {"thesis.txt": b"precious"}
 
 
 def test_out_must_be_a_folder(tmp_path):

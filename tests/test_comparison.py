@@ -44,9 +44,9 @@ def test_figures_are_drawn(comparison):
 
 def test_time_course_plot_population_band():
     lib = ps.load_library()
-    m = ps.build_model(ps.Product("tea", 2.0).doses([0.0], library=lib), library=lib, receptors=("MOR",))
-    pk_n = m.pk.with_parameters({"MG.CL_L_per_h": np.array([150.0, 220.0, 300.0])})
-    r = ps.simulate(m.with_pk(pk_n), np.arange(0, 12.01, 0.5))
+    d = ps.Product("tea", 2.0).doses([0.0], library=lib)
+    m = ps.build_model(d, library=lib, receptors=("MOR",))
+    r = ps.simulate(m, d, np.arange(0, 12.01, 0.5), population={"MG.CL_L_per_h": [150.0, 220.0, 300.0]})
     ax = ps.plots.time_course(r, "occupancy", receptor="MOR", subject=None)
     assert len(ax.collections) == 2 and "median" in ax.get_legend_handles_labels()[1][0]
     with pytest.raises(ps.PharmsimError, match="no series"):

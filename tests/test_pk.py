@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from pharmsim.dosing import Doses, dose, dose_list, infusion, regimen
-from pharmsim.pk import CompoundPK, Conversion, PKModel, Route, combine, solve
+from pharmsim.pk import CompoundPK, Conversion, PKModel, Route, combine
+from pharmsim.solve import solve_pk as solve
 from pharmsim.validate import PharmsimError
 
 MW = 300.0
@@ -208,7 +209,10 @@ def test_ode_michaelis_menten_implicit_solution():
     np.testing.assert_allclose(lhs, vmax * T[keep] / V, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(s.in_body_nmol() + s.eliminated_nmol(), s.total_dosed_nmol(), rtol=1e-9)
     with pytest.raises(PharmsimError, match="method='ode'"):
-        solve(m, T, dose("X", 1.0, route="iv", molar_mass_g_per_mol=MW))
+        solve(m, T, dose("X", 1.0, route="iv", molar_mass_g_per_mol=MW), method="exact")
+    # the default method for a saturable model is the ODE path
+    np.testing.assert_allclose(solve(m, T, dose("X", 1.0, route="iv", molar_mass_g_per_mol=MW)).conc_nM("X"),
+                               s.conc_nM("X"), rtol=1e-6, atol=1e-9)
 
 
 def test_batched_parameters_match_individual_solves():
@@ -234,7 +238,7 @@ def test_tidy_output_columns_and_units():
     ({"X.oral.ka_per_h": float("nan")}, "X.oral.ka_per_h"),
     ({"X.oral.ka_per_h": -0.5}, "X.oral.ka_per_h"),
     ({"X.V_L": 0.0}, "X.V_L"),
-    ({"X.oral.F": 1.5}, "X.oral.F"),
+    ({"X.oral.F": -0.2}, "X.oral.F"),
     ({"X.fu": -0.1}, "X.fu"),
     ({"X.V_L": np.ones((2, 2))}, "X.V_L"),
 ])
@@ -262,3 +266,11 @@ def test_structural_errors():
         solve(one_cmt(), T, method="euler")
     with pytest.raises(PharmsimError, match="sorted"):
         solve(one_cmt(), T[::-1])
+
+
+def test_relative_bioavailability_above_one_is_allowed():
+    """F of a route is relative to the reference route: values above 1 are common (issue 13) and accepted."""
+    m = one_cmt().with_parameters({"X.oral.F": 1.5})
+    a = solve(m, T, dose("X", 10.0, molar_mass_g_per_mol=MW)).conc_nM("X")
+    b = solve(one_cmt().with_parameters({"X.oral.F": 1.0}), T, dose("X", 10.0, molar_mass_g_per_mol=MW)).conc_nM("X")
+    np.testing.assert_allclose(a, 1.5 * b, rtol=1e-12)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pharmsim import pk
+from pharmsim.catalog import catalog
 from pharmsim.library import load_library
 from pharmsim.nca import nca
 from pharmsim.population import (
@@ -26,6 +26,7 @@ from pharmsim.population import (
     tidy_from_array,
 )
 from pharmsim.products import Product
+from pharmsim.solve import solve_pk
 from pharmsim.validate import PharmsimError
 
 CL, V, FU = "MG.CL_L_per_h", "MG.V_L", "MG.fu"
@@ -33,7 +34,7 @@ CL, V, FU = "MG.CL_L_per_h", "MG.V_L", "MG.fu"
 
 @pytest.fixture(scope="module")
 def model():
-    return pk.default_model(("MG", "7-OH-MG"), forms=("tea",))
+    return catalog().pk_model(("MG",), routes={"MG": ("tea",), "7-OH-MG": ("tea",)})
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ T_LONG = np.linspace(0.0, 480.0, 1921)  # MG t1/2 ~45 h: 480 h leaves < 0.1 % of
 
 
 def _aucs(m, doses, subject=0):
-    sol = pk.solve(m, T_LONG, doses)
+    sol = solve_pk(m, T_LONG, doses)
     return {c: nca(T_LONG, sol.conc_nM(c)[subject]).AUC0_inf for c in ("MG", "7-OH-MG")}
 
 
@@ -58,8 +59,8 @@ def test_identical_subjects_reproduce_the_single_subject_exactly(model, doses):
         assert v.shape == (4,)
         assert np.array_equal(v, np.full(4, model.parameters[k])), k
     t = np.linspace(0, 48, 97)
-    one = pk.solve(model, t, doses).amounts[0]
-    many = pk.solve(apply_population(pop, model), t, doses).amounts
+    one = solve_pk(model, t, doses).amounts[0]
+    many = solve_pk(apply_population(pop, model), t, doses).amounts
     assert many.shape[0] == 4
     for i in range(4):
         np.testing.assert_array_equal(many[i], many[0])  # bit-identical subjects
@@ -71,16 +72,16 @@ def test_identical_subjects_reproduce_the_single_subject_exactly(model, doses):
 def test_reference_covariates_change_nothing(model):
     pop = Population(3, covariates=Covariates(body_weight_kg=REFERENCE_WEIGHT_KG, cyp3a4_inhibitor="none",
                                               hepatic_impairment="none"))
-    for k, v in pop.parameters(model.parameters).items():
+    for k, v in pop.parameters(model).items():
         assert np.array_equal(v, np.full(3, model.parameters[k])), k
 
 
 def test_fixed_seed_gives_identical_results_and_different_seeds_differ(model):
     kw = dict(omega={CL: 0.3, V: 0.2, FU: 0.4}, correlation={(CL, V): 0.5},
               covariates={"body_weight_kg": 75.0, "body_weight_sd_log": 0.2})
-    a = Population(50, rng=11, **kw).parameters(model.parameters)
-    b = Population(50, rng=np.random.default_rng(11), **kw).parameters(model.parameters)
-    c = Population(50, rng=12, **kw).parameters(model.parameters)
+    a = Population(50, rng=11, **kw).parameters(model)
+    b = Population(50, rng=np.random.default_rng(11), **kw).parameters(model)
+    c = Population(50, rng=12, **kw).parameters(model)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
     assert not np.array_equal(a[CL], c[CL])
@@ -90,7 +91,7 @@ def test_fixed_seed_gives_identical_results_and_different_seeds_differ(model):
 def test_log_normal_variability_has_the_requested_sd_and_median(model):
     # N = 20,000: SE of a sample SD of log is omega/sqrt(2N) = 0.0015; tolerance 0.01 (~7 SE)
     pop = Population(20_000, omega={CL: 0.3}, rng=1)
-    cl = pop.parameters(model.parameters)[CL]
+    cl = pop.parameters(model)[CL]
     logr = np.log(cl / model.parameters[CL])
     assert np.std(logr) == pytest.approx(0.3, abs=0.01)
     assert np.median(logr) == pytest.approx(0.0, abs=0.015)  # SE of the median ~ 1.25*0.3/141 = 0.0027
@@ -99,7 +100,7 @@ def test_log_normal_variability_has_the_requested_sd_and_median(model):
 
 def test_fractions_vary_on_the_logit_scale_and_stay_in_0_1(model):
     pop = Population(20_000, omega={FU: 1.0}, rng=2)
-    fu = pop.parameters(model.parameters)[FU]
+    fu = pop.parameters(model)[FU]
     p = float(model.parameters[FU])
     assert ((fu > 0) & (fu < 1)).all()
     logit = np.log(fu / (1 - fu)) - np.log(p / (1 - p))
@@ -125,7 +126,7 @@ def test_correlations_reproduce_the_requested_correlation(model):
 def test_allometric_scaling_of_clearances_and_volumes(model):
     w = np.array([35.0, 70.0, 140.0])
     pop = Population(3, covariates={"body_weight_kg": w})
-    p = pop.parameters(model.parameters)
+    p = pop.parameters(model)
     eff = covariate_effects()
     assert (eff.cl_exponent, eff.v_exponent) == (0.75, 1.0)
     np.testing.assert_allclose(p[CL], model.parameters[CL] * (w / 70) ** 0.75, rtol=1e-14)
@@ -154,7 +155,7 @@ def test_cyp3a4_inhibitor_scales_clearance_and_formation_by_the_static_model(mod
     eff = covariate_effects()
     I = eff.inhibited_fraction["strong"]
     fm3a4 = eff.fm_cyp3a4["MG"]
-    p = Population(1, covariates={"cyp3a4_inhibitor": "strong"}).parameters(model.parameters)
+    p = Population(1, covariates={"cyp3a4_inhibitor": "strong"}).parameters(model)
     p0 = model.parameters
     # CL_inhibited = CL (fm (1 - I) + 1 - fm)   (Rowland & Matin 1973)
     assert p[CL][0] == pytest.approx(p0[CL] * (fm3a4 * (1 - I) + 1 - fm3a4), rel=1e-14)
@@ -187,7 +188,7 @@ def test_cyp3a4_inhibitor_raises_mg_exposure_and_lowers_the_7oh_to_mg_ratio(mode
 
 
 def test_fraction_inhibited_can_be_given_directly(model):
-    p = Population(2, covariates={"cyp3a4_inhibitor": [0.0, 1.0]}).parameters(model.parameters)
+    p = Population(2, covariates={"cyp3a4_inhibitor": [0.0, 1.0]}).parameters(model)
     fm = covariate_effects().fm_cyp3a4["MG"]
     assert p[CL][1] == pytest.approx(model.parameters[CL] * (1 - fm), rel=1e-14)
     assert p["7-OH-MG.fm"][1] == 0.0 and p["MG.tea.fpre_7-OH-MG"][1] == 0.0
@@ -197,7 +198,7 @@ def test_hepatic_impairment_scales_hepatic_clearance(model, doses):
     eff = covariate_effects()
     assert eff.hepatic_cl_ratio["mild"] == pytest.approx(0.5)
     pop = Population(2, covariates={"hepatic_impairment": ["none", "mild"]})
-    p = pop.parameters(model.parameters)
+    p = pop.parameters(model)
     assert p[CL][1] == pytest.approx(0.5 * model.parameters[CL], rel=1e-14)
     assert p["7-OH-MG.CL_L_per_h"][1] == pytest.approx(0.5 * model.parameters["7-OH-MG.CL_L_per_h"], rel=1e-14)
     a0, a1 = _aucs(apply_population(pop, model), doses, 0), _aucs(apply_population(pop, model), doses, 1)
@@ -235,9 +236,9 @@ def test_population_applies_to_the_composed_model():
     doses = ps.Product("tea", 2.0).doses([0.0])
     m = ps.build_model(doses, receptors=("MOR",), binding="equilibrium", endpoints=("analgesia",))
     t = np.linspace(0, 12, 25)
-    one = ps.simulate(m, t).get("response", endpoint="analgesia")
+    one = ps.simulate(m, doses, t).get("response", endpoint="analgesia")
     pop = Population(3)
-    many = ps.simulate(m.with_pk(apply_population(pop, m.pk)), t).get("response", endpoint="analgesia")
+    many = ps.simulate(m, doses, t, population=pop).get("response", endpoint="analgesia")
     assert many.shape == (3, t.size)
     for i in range(3):
         np.testing.assert_array_equal(many[i], many[0])
@@ -282,14 +283,17 @@ def test_unknown_parameter_name_is_named_with_a_suggestion(model):
     with pytest.raises(PharmsimError, match=r"'MG.CL_L_per_hr'.*did you mean 'MG.CL_L_per_h'"):
         apply_population(pop, model)
     # strict=False ignores names that are not in this mapping (e.g. PK and PD parameters applied separately)
-    np.testing.assert_array_equal(pop.parameters({CL: 1.0}, strict=False)[CL], np.ones(3))
+    info = {CL: model.parameter_info[CL]}
+    np.testing.assert_array_equal(pop.parameters({CL: 1.0}, strict=False, info=info)[CL], np.ones(3))
+    with pytest.raises(PharmsimError, match="needs a PKModel, or a mapping with info="):
+        pop.parameters({CL: 1.0})
 
 
 def test_covariate_effects_validate_their_numbers():
     with pytest.raises(PharmsimError, match=r"fm_cyp3a4\['MG'\] must be a fraction in \[0, 1\]; got 1.2"):
         CovariateEffects(fm_cyp3a4={"MG": 1.2})
     with pytest.raises(PharmsimError, match=r"fm_cyp3a4 needs an entry for 'MG'"):
-        CovariateEffects(fm_cyp3a4={})
+        CovariateEffects(fm_cyp3a4={}, cyp3a4_formed=(("MG", "7-OH-MG"),))
 
 
 # ------------------------------------------------------------------------------------- summaries, figures, progress
@@ -355,12 +359,12 @@ def test_one_population_shared_by_arms_with_different_compounds():
     import pharmsim as ps
 
     pop = ps.Population(6, omega={"MG.CL_L_per_h": 0.3, "morphine.CL_L_per_h": 0.3}, rng=11)
-    morphine_only = ps.default_model(("morphine",))
+    morphine_only = ps.catalog().pk_model(("morphine",))
     with pytest.raises(PharmsimError, match=r"MG\.CL_L_per_h"):
         ps.apply_population(pop, morphine_only)
     applied = ps.apply_population(pop, morphine_only, strict=False)
     cl = np.asarray(applied.parameters["morphine.CL_L_per_h"])
     typical = float(morphine_only.parameters["morphine.CL_L_per_h"])
     np.testing.assert_allclose(cl, typical * np.exp(pop.eta["morphine.CL_L_per_h"]), rtol=1e-12)
-    both = ps.apply_population(pop, ps.default_model(("MG", "7-OH-MG", "morphine")))
+    both = ps.apply_population(pop, ps.catalog().pk_model(("MG", "morphine")))
     np.testing.assert_array_equal(np.asarray(both.parameters["morphine.CL_L_per_h"]), cl)

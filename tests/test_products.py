@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from pharmsim.catalog import catalog
 from pharmsim.library import load_library
-from pharmsim.pk import default_model, solve
-from pharmsim.products import FORMS, Product
+from pharmsim.products import Product
+from pharmsim.solve import solve_pk as solve
 from pharmsim.validate import PharmsimError
 
 MW_MG, MW_7OH = 398.5, 414.5
@@ -37,7 +38,7 @@ def test_extract_needs_a_content():
 
 def test_7oh_in_product_is_delivered_directly_and_through_mg():
     lib = load_library()
-    m = default_model(("MG", "7-OH-MG"), effect_sites=(), library=lib)
+    m = catalog(lib).pk_model(("MG", "7-OH-MG"), effect_sites=())
     t = np.linspace(0, 24, 97)
     plain = solve(m, t, Product("capsule", 2.0, mg_percent=1.33, oh_percent=0.0).doses(0.0, library=lib))
     spiked = solve(m, t, Product("capsule", 2.0, mg_percent=1.33, oh_percent=0.05).doses(0.0, library=lib))
@@ -46,13 +47,27 @@ def test_7oh_in_product_is_delivered_directly_and_through_mg():
     assert plain.conc_nM("7-OH-MG").max() > 0  # formed from MG alone
 
 
+def test_unknown_form_is_named_when_the_library_is_asked():
+    with pytest.raises(PharmsimError, match=r"form must be one of .*'pill'"):
+        Product("pill", 1.0).doses(0.0, library=load_library())
+
+
+def test_contents_of_any_compound_and_the_shorthands_agree():
+    a = Product("capsule", 2.0, mg_percent=1.5, oh_percent=0.2).doses(0.0)
+    b = Product("capsule", 2.0, contents={"MG": 1.5, "7-OH-MG": 0.2}).doses(0.0)
+    np.testing.assert_array_equal(a.amount_nmol, b.amount_nmol)
+    with pytest.raises(PharmsimError, match=r"mg_percent and contents\['MG'\] both give"):
+        Product("capsule", 2.0, mg_percent=1.5, contents={"MG": 1.0})
+    with pytest.raises(PharmsimError, match="compound must be one of"):
+        Product("capsule", 2.0, contents={"MGX": 1.0}).doses(0.0)
+
+
 @pytest.mark.parametrize("kw,match", [
-    ({"form": "pill", "amount_g": 1.0}, "form"),
     ({"form": "tea", "amount_g": -1.0}, "amount_g"),
     ({"form": "tea", "amount_g": 0.0}, "amount_g"),
     ({"form": "tea", "amount_g": 1.0, "mg_percent": 120.0}, "mg_percent"),
     ({"form": "tea", "amount_g": 1.0, "oh_percent": -0.1}, "oh_percent"),
-    ({"form": "tea", "amount_g": 1.0, "mg_percent": 70.0, "oh_percent": 40.0}, "exceed"),
+    ({"form": "tea", "amount_g": 1.0, "mg_percent": 70.0, "oh_percent": 40.0}, "more than 100 % w/w"),
 ])
 def test_bad_products(kw, match):
     with pytest.raises(PharmsimError, match=match):
@@ -60,7 +75,8 @@ def test_bad_products(kw, match):
 
 
 def test_forms_are_routes_of_the_default_model():
-    m = default_model(("MG", "7-OH-MG"), library=load_library())
-    for f in FORMS:
+    cat = catalog(load_library())
+    m = cat.pk_model(("MG", "7-OH-MG"))
+    for f in cat.product_forms():
         m.route_state("MG", f)
         m.route_state("7-OH-MG", f)

@@ -373,7 +373,8 @@ def test_bad_dataclasses():
         Ligand("MG", 0.0, 1.0)
     with pytest.raises(PharmsimError, match=r"Ligand\('MG'\).K_nM must be a finite number nM; got nan"):
         Ligand("MG", float("nan"), 1.0)
-    with pytest.raises(PharmsimError, match=r"Ligand\('MG'\).efficacy must be a finite number >= 0; got -1"):
+    with pytest.raises(PharmsimError,
+                       match=r"Ligand\('MG'\).efficacy must be >= 0 .*got -1.0. Inverse agonism .* not modelled"):
         Ligand("MG", 10.0, -1.0)
     with pytest.raises(PharmsimError, match=r"Ligand.name must be a non-empty string; got ''"):
         Ligand("", 10.0, 1.0)

@@ -31,7 +31,7 @@ def pk_model(lib):
 
 def run(lib, pk_model, doses, t_h):
     model = ps.build_model(doses, pk_model=pk_model, receptors=("MOR",), binding="kinetic", library=lib)
-    res = ps.simulate(model, t_h)
+    res = ps.simulate(model, doses, t_h)
     return res.get("plasma_conc", "morphine")[0], res.get("occupancy", "morphine", "MOR")[0]
 
 

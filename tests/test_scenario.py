@@ -1,4 +1,4 @@
-"""Tests for pharmsim.scenario: TOML scenarios -> validated frozen objects, with clear errors."""
+"""Tests for pharmsim.scenario: TOML scenarios -> a validated Study (frozen objects), with clear errors."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 
 from pharmsim import scenario as sc
 from pharmsim.library import load_library
+from pharmsim.population import Covariates
+from pharmsim.study import Study
 from pharmsim.validate import PharmsimError
 
 LIB = load_library()
@@ -47,15 +49,17 @@ def err(d, *patterns):
 
 def test_minimal_scenario_defaults():
     s = load(_base())
-    assert s.name == "t"
+    assert isinstance(s, Study) and s.name == "t"
     assert [a.name for a in s.arms] == ["main"]
-    d = s.arms[0].doses[0]
-    assert (d.what, d.amount, d.unit, d.route, d.times_h, d.is_product) == ("leaf powder", 2.0, "g",
-                                                                              "leaf powder", (0.0,), True)
+    d = s.arms[0].doses
+    assert d.compound == ("MG",) and d.route == ("leaf powder",) and list(d.time_h) == [0.0]
+    # 2 g of leaf powder at the library's default content (19.48 mg/g, Tanna 2022's product)
+    assert d.amount_nmol[0] == pytest.approx(2.0 * 19.48 * 1e6 / 398.5)
+    assert s.arms[0].dose_labels == ("2 g leaf powder at 0 h",)
     assert s.population.n == 1 and s.population.seed == 0
-    assert s.model.receptors == ("MOR", "DOR") and s.model.dor_efficacy == "default"
-    assert s.output.figures and s.output.report and not s.output.per_subject_csv
-    np.testing.assert_allclose(s.time.t_h(), np.arange(0, 24.0001, 0.5))
+    assert s.model.receptors == ("MOR", "DOR") and s.model.dor_efficacy is None
+    assert s.figures and s.report and not s.per_subject_csv
+    np.testing.assert_allclose(s.t_h, np.arange(0, 24.0001, 0.5))
 
 
 def test_objects_are_frozen():
@@ -67,7 +71,7 @@ def test_objects_are_frozen():
 
 
 def test_time_grid_includes_end():
-    t = sc.TimeGrid(end_h=1.0, step_h=0.3).t_h()
+    t = load(_base(time={"end_h": 1.0, "step_h": 0.3})).t_h
     np.testing.assert_allclose(t, [0.0, 0.3, 0.6, 0.9, 1.0])
 
 
@@ -77,18 +81,22 @@ def test_regimens_expand_to_times():
         {"what": "morphine", "amount_mg": 10, "route": "iv", "start_h": 336, "interval_h": 4, "n_doses": 3},
         {"what": "naloxone", "amount_mg": 0.4, "route": "iv", "start_h": 340},
     ]))
-    kratom, morphine, naloxone = s.arms[0].doses
-    assert len(kratom.times_h) == 42 and kratom.times_h[:3] == (0.0, 8.0, 16.0) and kratom.times_h[-1] == 328.0
-    assert morphine.times_h == (336.0, 340.0, 344.0) and morphine.unit == "mg" and not morphine.is_product
-    assert naloxone.times_h == (340.0,)
+    d = s.arms[0].doses
+    times = {c: [float(t) for t, x in zip(d.time_h, d.compound, strict=True) if x == c]
+             for c in ("MG", "morphine", "naloxone")}
+    assert len(times["MG"]) == 42 and times["MG"][:3] == [0.0, 8.0, 16.0] and times["MG"][-1] == 328.0
+    assert times["morphine"] == [336.0, 340.0, 344.0] and times["naloxone"] == [340.0]
+    assert s.arms[0].dose_labels[1] == "10 mg morphine iv at 336, 340, 344 h"
 
 
 def test_aliases_and_units_normalised():
     s = load(_base(dose=[{"what": "7OH", "amount_g": 0.005, "route": "tea", "times_h": [1]},
                          {"what": "Leaf Powder", "amount_mg": 500, "times_h": [0]}]))
-    oh, leaf = s.arms[0].doses
-    assert oh.what == "7-OH-MG" and oh.unit == "mg" and oh.amount == pytest.approx(5.0)
-    assert leaf.what == "leaf powder" and leaf.unit == "g" and leaf.amount == pytest.approx(0.5)
+    d = s.arms[0].doses
+    assert d.compound == ("7-OH-MG", "MG") and d.route == ("tea", "leaf powder")
+    assert d.amount_nmol[0] == pytest.approx(5.0 * 1e6 / 414.5)                  # 0.005 g = 5 mg of 7-OH-MG
+    assert d.amount_nmol[1] == pytest.approx(0.5 * 19.48 * 1e6 / 398.5)          # 500 mg = 0.5 g of leaf
+    assert s.arms[0].dose_labels == ("5 mg 7-OH-MG tea at 1 h", "0.5 g leaf powder at 0 h")
 
 
 def test_arms_population_model_sources_output():
@@ -114,16 +122,24 @@ def test_arms_population_model_sources_output():
         "output": {"figures": False, "per_subject_csv": True},
     })
     assert [a.name for a in s.arms] == ["kratom", "both"]
-    assert s.arms[0].doses[0].mg_percent == 1.5
+    k = s.arms[0].doses
+    assert k.compound == ("MG", "7-OH-MG")
+    np.testing.assert_allclose(k.amount_nmol, [2000 * 0.015 * 1e6 / 398.5, 2000 * 0.0002 * 1e6 / 414.5])
     assert s.population.omega == {"MG.CL_L_per_h": 0.3, "MG.V_L": 0.2}
     assert s.population.correlation == {("MG.CL_L_per_h", "MG.V_L"): 0.4}
     cov = s.population.covariates
     assert (cov.body_weight_kg, cov.body_weight_sd_log, cov.cyp3a4_inhibitor, cov.hepatic_impairment) == (
         75.0, 0.15, "strong", "mild")
     assert s.model.binding == {"MOR": "equilibrium"} and s.model.tolerance and s.model.affinity == "binding"
-    assert s.sources[0] == sc.SourceChoice("Ki", "MG", "MOR", "Obeng 2021 J Pharmacol Exp Ther")
-    assert s.values[0].source == "what-if" and not s.values[0].preferred
-    assert not s.output.figures and s.output.per_subject_csv
+    assert s.model.dor_efficacy == "what-if"
+    # the source choice is in the library (preferred) and in the model options (PD sources)
+    assert s.library.parameter("Ki", "MG", "MOR").source == "Obeng 2021 J Pharmacol Exp Ther"
+    assert s.model.sources == {("K", "MG", "MOR"): "Obeng 2021 J Pharmacol Exp Ther"}
+    assert s.library.has("tau", "MG", "DOR", pathway="G protein", source="what-if")
+    assert s.library.parameter("tau", "MG", "DOR", pathway="G protein").source != "what-if"   # preferred = false
+    assert any("what-if value" in c for c in s.library_changes)
+    assert any("source chosen" in c and "Obeng 2021" in c for c in s.library_changes)
+    assert not s.figures and s.per_subject_csv
 
 
 def test_loads_and_event_table(tmp_path):
@@ -139,9 +155,11 @@ def test_loads_and_event_table(tmp_path):
     """)
     (tmp_path / "s.toml").write_text(text)
     s = sc.load(tmp_path / "s.toml", library=LIB)
-    ev = s.arms[0].events[0]
-    assert ev.path == tmp_path / "ev.csv" and ev.unit == "mg" and ev.route == "iv"
-    assert s.text == text and s.base_dir == tmp_path
+    d = s.arms[0].doses
+    assert d.compound == ("morphine",) and d.route == ("iv",)
+    assert d.amount_nmol[0, 0] == pytest.approx(10.0 * 1e6 / 285.34)              # AMT 10 mg of morphine
+    assert s.arms[0].dose_labels == ("event table ev.csv (morphine)",)
+    assert s.text == text
 
 
 # ----------------------------------------------------------------------------------------- errors
@@ -264,7 +282,7 @@ def test_arm_overrides_keep_population_covariates():
     })
     a, b = s.arms
     assert a.covariates is None and a.dor_efficacy is None
-    assert b.covariates == sc.Covariates(body_weight_kg=80.0, cyp3a4_inhibitor="strong", hepatic_impairment="mild")
+    assert b.covariates == Covariates(body_weight_kg=80.0, cyp3a4_inhibitor="strong", hepatic_impairment="mild")
     assert b.dor_efficacy == "what-if"
     err({"time": {"end_h": 5}, "arm": [{"name": "a", "covariates": {"cyp3a4": "strong"},
                                          "dose": [{"what": "tea", "amount_g": 1, "times_h": [0]}]}]},

@@ -10,12 +10,18 @@ Huestis 7-OH-MG/MG ratio are not fitted.
 import numpy as np
 import pytest
 
+from pharmsim.catalog import catalog
 from pharmsim.library import load_library
 from pharmsim.nca import nca
-from pharmsim.pk import default_model, solve
 from pharmsim.products import Product
+from pharmsim.solve import solve_pk as solve
 
 LIB = load_library()
+
+
+def default_model(compounds, effect_sites=None, library=LIB):
+    return catalog(library).pk_model(compounds, effect_sites=effect_sites)
+
 # assumed sampling schedule and LLOQ of the derivation (tools/derive_mg_pk.py docstring)
 SCHEDULE = np.array([0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6.5, 8, 12, 24, 48, 72, 96, 120.0])
 LLOQ = {"MG": 0.5 * 1000 / 398.5, "7-OH-MG": 0.5 * 1000 / 414.5}

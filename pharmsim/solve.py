@@ -1,0 +1,1000 @@
+"""The one engine: ``simulate(model, doses, t_h, population=..., outputs=...)`` and the PK solver it uses.
+
+Which path runs when (like scipy's table of ``OdeSolver`` methods, each path is an exact or documented
+approximation of the same equations, :mod:`pharmsim.model`):
+
+=====================  ===============================================  ===========================================
+path                   when                                             how
+=====================  ===============================================  ===========================================
+``exact-at-outputs``   linear PK, every receptor at equilibrium, no     exact linear PK (matrix exponential,
+                       tolerance                                        :mod:`pharmsim.linear`) evaluated at the
+                                                                        output times only; Gaddum occupancy; the
+                                                                        operational model
+``streaming``          linear PK with kinetic binding or tolerance      one mesh of integration nodes for every
+                                                                        receptor (output times, dose times, lag
+                                                                        times are nodes), refined once by step
+                                                                        doubling on a few pilot subjects; exact PK
+                                                                        at the nodes and only the effect-site rows
+                                                                        at the Radau stages
+                                                                        (:func:`pharmsim.linear.iter_linear_steps`);
+                                                                        3-stage Radau IIA binding with rates
+                                                                        shared by all subjects, every kinetic
+                                                                        receptor in one batch
+                                                                        (:func:`pharmsim.binding.iter_kinetic_occupancy`);
+                                                                        tolerance stepped node by node
+                                                                        (:class:`pharmsim.tolerance.ToleranceStepper`)
+``ode``                saturable PK (Michaelis-Menten elimination or    LSODA (scipy) between dose events for the
+                       formation)                                       PK states at the times needed, then the
+                                                                        same binding, responses and tolerance
+=====================  ===============================================  ===========================================
+
+Only the rows of the requested outputs are kept, at the output times (``outputs=``, like diffrax's
+``SaveAt``): nothing is computed for a receptor, endpoint or tolerance read-out nobody asked for, and
+nothing is stored between output times. Subjects are solved in chunks (``chunk_size``), optionally on
+several threads (``workers``; numpy releases the GIL in its array loops); the result does not depend on
+either beyond round-off. Before solving, the size of the outputs and of the mesh is estimated and a run
+over the stated limits is refused with the knob to turn.
+
+Adding a path: give it a name in :data:`PATHS`, a predicate in :func:`_choose_path` and a function that
+fills the output arrays from ``(_Plan, chunk)``; keep the contract that the output times are nodes, that
+every dose time is a breakpoint, and that results agree with the ``ode`` path (the reference) in the tests.
+
+Not for: building models (:mod:`pharmsim.model`, :mod:`pharmsim.catalog`), drawing populations
+(:mod:`pharmsim.population`), summaries and tables (:mod:`pharmsim.result`, :mod:`pharmsim.study`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import binding as _binding
+from .dosing import Doses
+from .linear import Inputs, iter_linear, iter_linear_steps, solve_linear
+from .model import Model
+from .pk import PKModel
+from .result import Result, Series
+from .tolerance import ToleranceStepper, stimuli
+from .validate import PharmsimError, require_finite, require_positive, suggest
+
+__all__ = ["OUTPUT_QUANTITIES", "PATHS", "Outputs", "PKSolution", "check_run", "simulate", "solve_pk"]
+
+#: Every output quantity, with its unit.
+OUTPUT_QUANTITIES = {
+    "plasma_conc": "nM", "plasma_conc_mass": "ng/mL", "effect_conc_unbound": "nM", "occupancy": "fraction",
+    "response": "fraction of Em", "response_naive": "fraction of Em", "desensitised": "fraction",
+    "counter_adaptation": "fraction of Em", "net_signal": "fraction of Em", "withdrawal": "fraction of Em",
+}
+_TOLERANCE_QUANTITIES = ("response_naive", "desensitised", "counter_adaptation", "net_signal", "withdrawal")
+PATHS = ("exact-at-outputs", "streaming", "ode")
+_RADAU_INNER = _binding.RADAU_C[:-1]
+
+#: Default limits, refused beyond with the knob to turn (each overridable per call).
+MAX_OUTPUT_MB = 2048.0
+MAX_NODES = 2_000_000
+
+
+# ------------------------------------------------------------------------------------------------ outputs
+@dataclass(frozen=True)
+class Outputs:
+    """What :func:`simulate` keeps (``None`` = every one of that label).
+
+    Parameters
+    ----------
+    quantities : sequence of str, optional
+        Among :data:`OUTPUT_QUANTITIES` (default all that the model produces).
+    compounds, receptors, endpoints : sequence of str, optional
+        Restrict the series to these labels.
+    """
+
+    quantities: tuple[str, ...] | None = None
+    compounds: tuple[str, ...] | None = None
+    receptors: tuple[str, ...] | None = None
+    endpoints: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        for name in ("quantities", "compounds", "receptors", "endpoints"):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            v = (v,) if isinstance(v, str) else tuple(v)
+            if not all(isinstance(x, str) for x in v):
+                raise PharmsimError(f"Outputs.{name} must be names (strings); got {v!r}")
+            object.__setattr__(self, name, v)
+        for q in self.quantities or ():
+            if q not in OUTPUT_QUANTITIES:
+                raise PharmsimError(f"outputs: quantity must be one of {list(OUTPUT_QUANTITIES)}; got {q!r}"
+                                    f"{suggest(q, OUTPUT_QUANTITIES)}")
+
+    def wants(self, quantity: str, compound: str = "-", receptor: str = "-", endpoint: str = "-") -> bool:
+        return ((self.quantities is None or quantity in self.quantities)
+                and (self.compounds is None or compound in ("-", "all") or compound in self.compounds)
+                and (self.receptors is None or receptor == "-" or receptor in self.receptors)
+                and (self.endpoints is None or endpoint == "-" or endpoint in self.endpoints))
+
+
+def _as_outputs(outputs) -> Outputs:
+    if outputs is None:
+        return Outputs()
+    if isinstance(outputs, Outputs):
+        return outputs
+    if isinstance(outputs, str) or (isinstance(outputs, Sequence) and all(isinstance(q, str) for q in outputs)):
+        return Outputs(quantities=outputs)
+    raise PharmsimError(f"outputs must be None, a quantity name, a list of them or an Outputs(...); got {outputs!r}")
+
+
+@dataclass(frozen=True)
+class _SeriesSpec:
+    quantity: str
+    compound: str
+    receptor: str
+    endpoint: str
+
+    @property
+    def unit(self) -> str:
+        return OUTPUT_QUANTITIES[self.quantity]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a run computes: the series kept, and the parts needed to compute them."""
+
+    series: tuple[_SeriesSpec, ...]
+    conc_compounds: tuple[str, ...]          # central amounts needed at output times
+    effect_compounds: tuple[str, ...]        # effect-site rows needed (effect outputs and binding)
+    receptors: tuple[str, ...]               # receptors whose occupancy is computed
+    kinetic: tuple[str, ...]                 # of those, kinetic ones
+    endpoints: tuple                         # Endpoint objects whose response is computed
+    tolerance: bool                          # tolerance integrated (some endpoint needs it)
+
+
+def _plan(model: Model, outputs: Outputs) -> _Plan:
+    series = []
+    for c in model.compounds:
+        for q in ("plasma_conc", "plasma_conc_mass"):
+            if outputs.wants(q, c):
+                series.append(_SeriesSpec(q, c, "-", "-"))
+        if c in model.pk.effect_states() and outputs.wants("effect_conc_unbound", c):
+            series.append(_SeriesSpec("effect_conc_unbound", c, "-", "-"))
+    receptors, endpoints = [], []
+    tol = model.tolerance is not None
+    for r in model.receptors:
+        ligs = model.ligands_at(r)
+        if not ligs:
+            continue
+        occ = [lig.name for lig in ligs if outputs.wants("occupancy", lig.name, r)]
+        series += [_SeriesSpec("occupancy", c, r, "-") for c in occ]
+        eps = []
+        for ep in (e for e in model.endpoints if e.receptor == r):
+            qs = ["response"] + (list(_TOLERANCE_QUANTITIES) if tol else [])
+            wanted = [q for q in qs if outputs.wants(q, "all", r, ep.name)]
+            if wanted:
+                eps.append(ep)
+                series += [_SeriesSpec(q, "all", r, ep.name) for q in wanted]
+        if occ or eps:
+            receptors.append(r)
+            endpoints += eps
+    kinetic = tuple(r for r in receptors if model.binding[r] == "kinetic")
+    bound = {lig.name for r in receptors for lig in model.ligands_at(r)}
+    eff = [c for c in model.compounds if c in bound or any(
+        s.quantity == "effect_conc_unbound" and s.compound == c for s in series)]
+    conc = [c for c in model.compounds if any(s.quantity in ("plasma_conc", "plasma_conc_mass") and s.compound == c
+                                              for s in series)]
+    if not series:
+        raise PharmsimError(f"outputs select nothing this model produces: {outputs!r}; the model has compounds "
+                            f"{list(model.compounds)}, receptors {list(model.receptors)} and endpoints "
+                            f"{[e.name for e in model.endpoints]}")
+    return _Plan(tuple(series), tuple(conc), tuple(eff), tuple(receptors), kinetic, tuple(endpoints),
+                 tol and bool(endpoints))
+
+
+# ------------------------------------------------------------------------------------------------ subjects
+class _Subjects:
+    """Per-subject PK parameters and dose amounts, chunk by chunk (a Population, a per-subject table, or
+    the model's own (N,) arrays)."""
+
+    def __init__(self, model: Model, doses: Doses, population):
+        self.pk = model.pk
+        self.doses = doses
+        self.population = None
+        self.table: dict[str, np.ndarray] = {}
+        sizes = {model.pk.n_subjects, doses.n_subjects}
+        if population is None:
+            pass
+        elif hasattr(population, "parameters") and hasattr(population, "n") and not isinstance(population, Mapping):
+            self.population = population
+            sizes.add(int(population.n))
+        else:
+            self.table = _parameter_table(population, model.pk)
+            sizes.add(len(next(iter(self.table.values()))) if self.table else 1)
+        sizes.discard(1)
+        if len(sizes) > 1:
+            raise PharmsimError(f"the number of subjects differs between the model's parameters, the doses and the "
+                                f"population: {sorted(sizes)}")
+        self.n = sizes.pop() if sizes else 1
+
+    def pk_for(self, idx: np.ndarray) -> PKModel:
+        """The PK model of the subjects ``idx`` ((n,) parameter arrays where they differ)."""
+        pk = self.pk.subset(idx) if self.pk.n_subjects > 1 else self.pk
+        if self.population is not None:
+            return pk.with_parameters(self.population.parameters(pk, subjects=idx, strict=False))
+        if self.table:
+            return pk.with_parameters({k: v[idx] for k, v in self.table.items()})
+        return pk
+
+    def lag_model(self) -> PKModel:
+        """A PK model whose lag times are per subject when they differ (for grouping subjects by event times)."""
+        lag_names = [k for k, i in self.pk.parameter_info.items() if i.role == "tlag"]
+        if self.n == 1 or not lag_names:
+            return self.pk_for(np.arange(1)) if self.n == 1 else self.pk
+        pk = self.pk_for(np.arange(self.n))
+        if not any(np.ndim(pk.parameters[k]) == 1 and np.ptp(pk.parameters[k]) > 0 for k in lag_names):
+            return self.pk.subset(np.arange(1)) if self.pk.n_subjects > 1 else self.pk
+        return pk
+
+    def amounts_for(self, idx: np.ndarray) -> np.ndarray:
+        a = self.doses.amount_nmol
+        return a[idx] if a.ndim == 2 else np.broadcast_to(a, (idx.size, a.size))
+
+    def varying(self) -> dict[str, np.ndarray]:
+        """Per-subject arrays that vary (for choosing pilot subjects)."""
+        if self.n == 1:
+            return {}
+        idx = np.arange(self.n)
+        out = {}
+        if self.population is not None or self.table or self.pk.n_subjects > 1:
+            pk = self.pk_for(idx) if self.n <= 200_000 else self.pk_for(idx[:200_000])
+            out.update({k: np.asarray(v) for k, v in pk.parameters.items() if np.ndim(v) == 1 and np.ptp(v) > 0})
+        a = self.doses.amount_nmol
+        if a.ndim == 2:
+            for c in dict.fromkeys(self.doses.compound):
+                cols = [i for i, x in enumerate(self.doses.compound) if x == c]
+                tot = a[:, cols].sum(axis=1)
+                if np.ptp(tot) > 0:
+                    out[f"dose {c}"] = tot
+        return out
+
+
+def _parameter_table(table, pk: PKModel) -> dict[str, np.ndarray]:
+    """Per-subject parameter columns (mrgsolve's idata): a DataFrame or mapping name -> (N,) values."""
+    if isinstance(table, pd.DataFrame):
+        cols = {str(c): table[c].to_numpy() for c in table.columns}
+    elif isinstance(table, Mapping):
+        cols = {str(k): np.asarray(v) for k, v in table.items()}
+    else:
+        raise PharmsimError(f"population must be a Population, a DataFrame or a mapping of per-subject parameter "
+                            f"values; got {type(table).__name__}")
+    out = {}
+    for k, v in cols.items():
+        if k in ("ID", "subject"):
+            continue
+        if k not in pk.parameter_info:
+            raise PharmsimError(f"population column {k!r} is not a PK parameter of the model"
+                                f"{suggest(k, pk.parameter_info)}; parameters: {list(pk.parameter_info)}")
+        arr = require_finite(f"population[{k!r}]", v, pk.parameter_info[k].unit)
+        if arr.ndim != 1 or arr.size == 0:
+            raise PharmsimError(f"population[{k!r}] must be one value per subject; got shape {arr.shape}")
+        out[k] = arr.astype(float)
+    sizes = {a.size for a in out.values()}
+    if len(sizes) > 1:
+        raise PharmsimError(f"population columns must have one length (subjects); got {sorted(sizes)}")
+    return out
+
+
+def _pilot(varying: dict, n: int) -> np.ndarray:
+    """Subjects that choose the mesh: the extremes (min, max) of every varying per-subject value and the median
+    subject of the first; all subjects of a small population."""
+    if n <= 8 or not varying:
+        return np.arange(n) if n <= 8 else np.array([0])
+    idx = set()
+    for v in varying.values():
+        idx.update((int(np.argmin(v)), int(np.argmax(v))))
+    first = next(iter(varying.values()))
+    idx.add(int(np.argsort(first)[first.size // 2]))
+    return np.array(sorted(idx))
+
+
+# ------------------------------------------------------------------------------------------------ events
+def _events(pk: PKModel, doses: Doses, n: int):
+    """Per-event state index, F (n, E) and lag (n, E) for ``n`` subjects of ``pk``."""
+    E = doses.n_events
+    state = np.zeros(E, dtype=int)
+    F = np.ones((n, E))
+    lag = np.zeros((n, E))
+    for e in range(E):
+        state[e] = pk.route_state(doses.compound[e], doses.route[e])
+        f, tl = pk.route_F_lag(doses.compound[e], doses.route[e])
+        F[:, e] = np.broadcast_to(f, (n,))
+        lag[:, e] = np.broadcast_to(tl, (n,))
+    return state, F, lag
+
+
+def _inputs(doses: Doses, state, amounts, F, lag_row, t_end=None) -> Inputs:
+    """Boluses and infusions (bioavailable amounts, lagged times) for subjects that share ``lag_row``.
+
+    With ``t_end`` events after it are dropped and infusions running past it end there (exact within the
+    simulated window: nothing after ``t_end`` can change what is computed before it).
+    """
+    times = doses.time_h + lag_row
+    amt = amounts * F
+    bolus = doses.duration_h == 0
+    b_keep = bolus & (True if t_end is None else times <= t_end)
+    start, end = times[~bolus], times[~bolus] + doses.duration_h[~bolus]
+    if np.any(end <= start):
+        e = int(np.nonzero(~bolus)[0][np.argmax(end <= start)])
+        raise PharmsimError(
+            f"the infusion of {doses.compound[e]} at {float(doses.time_h[e])!r} h (duration_h = "
+            f"{float(doses.duration_h[e])!r} h, lag {float(lag_row[e])!r} h) is too short to be represented after "
+            "its lag time; give duration_h = 0 (a bolus) or a longer infusion")
+    # the rate over the duration as represented in floating point (end - start), so that the amount delivered
+    # is the dose to round-off even for infusions of 1e-12 h
+    rate = amt[:, ~bolus] / (end - start)
+    i_keep = np.ones(start.size, dtype=bool) if t_end is None else start < t_end
+    end_c = end if t_end is None else np.minimum(end, t_end)
+    return Inputs(bolus_time_h=times[b_keep], bolus_state=state[b_keep], bolus_amount=amt[:, b_keep],
+                  infusion_start_h=start[i_keep], infusion_end_h=end_c[i_keep], infusion_state=state[~bolus][i_keep],
+                  infusion_rate=rate[:, i_keep])
+
+
+def _breakpoints(inp: Inputs) -> np.ndarray:
+    return np.unique(np.concatenate([inp.bolus_time_h, inp.infusion_start_h, inp.infusion_end_h]))
+
+
+# ------------------------------------------------------------------------------------------------ ODE PK
+def _ode_states(pk: PKModel, times: np.ndarray, inp: Inputs, rows, rtol: float = 1e-8, atol: float = 1e-9):
+    """States ``rows`` at sorted ``times`` for every subject of ``pk`` by LSODA between events:
+    (len(rows), T, n) with saturable terms (:meth:`PKModel.nonlinear_terms`)."""
+    from scipy.integrate import solve_ivp
+
+    N = pk.n_subjects
+    A = np.broadcast_to(pk.matrix(), (N, len(pk.states), len(pk.states)))
+    n = A.shape[-1]
+    p = {k: np.broadcast_to(v, (N,)) for k, v in pk.parameters.items()}
+    terms = [(src, dst, p[vmax], p[km], p[v]) for src, dst, vmax, km, v in pk.nonlinear_terms()]
+    bolus_amount = np.broadcast_to(inp.bolus_amount, (N, inp.bolus_time_h.size))
+    inf_rate = np.broadcast_to(inp.infusion_rate, (N, inp.infusion_start_h.size))
+
+    def rhs(_t, y, r):
+        x = y.reshape(N, n)
+        dx = np.einsum("nij,nj->ni", A, x) + r
+        for src, dst, vmax, km, V in terms:
+            C = np.maximum(x[:, src], 0.0) / V
+            v = vmax * C / (km + C)
+            dx[:, src] -= v
+            dx[:, dst] += v
+        return dx.reshape(-1)
+
+    x = np.zeros((N, n))
+    events = np.unique(np.concatenate([[0.0], inp.bolus_time_h, inp.infusion_start_h, inp.infusion_end_h]))
+    out = np.empty((len(rows), times.size, N))
+    k, now = 0, 0.0
+    segments = list(events[events > 0]) + [max(times[-1], 0.0) + 1.0]
+    for b in segments:
+        for j in np.nonzero(inp.bolus_time_h == now)[0]:
+            x[:, inp.bolus_state[j]] += bolus_amount[:, j]
+        upto = np.searchsorted(times, b, side="left")
+        want = times[k:upto]
+        active = (inp.infusion_start_h <= now) & (inp.infusion_end_h > now)
+        r = np.zeros((N, n))
+        for j in np.nonzero(active)[0]:
+            r[:, inp.infusion_state[j]] += inf_rate[:, j]
+        at_now = want[want == now]
+        for _ in at_now:
+            out[:, k] = x[:, rows].T
+            k += 1
+        later = want[want > now]
+        t_stop = float(b)
+        if later.size or k < times.size:
+            sol = solve_ivp(rhs, (now, t_stop), x.reshape(-1), method="LSODA", args=(r,), rtol=rtol, atol=atol,
+                            t_eval=later if later.size else None)
+            if not sol.success:
+                raise PharmsimError(f"the ODE solver failed between {now} h and {t_stop} h: {sol.message}")
+            for j in range(later.size):
+                out[:, k] = sol.y[:, j].reshape(N, n)[:, rows].T
+                k += 1
+            x = sol.y[:, -1].reshape(N, n).copy() if sol.t[-1] == t_stop else _advance(sol, t_stop, rhs, r, N, n)
+        now = t_stop
+        if k >= times.size:
+            break
+    return out
+
+
+def _advance(sol, t_stop, rhs, r, N, n):
+    from scipy.integrate import solve_ivp
+
+    s = solve_ivp(rhs, (sol.t[-1], t_stop), sol.y[:, -1], method="LSODA", args=(r,), rtol=1e-8, atol=1e-9)
+    return s.y[:, -1].reshape(N, n).copy()
+
+
+# ------------------------------------------------------------------------------------------------ the engine
+def _choose_path(model: Model, plan: _Plan) -> str:
+    if not model.pk.is_linear:
+        return "ode"
+    if plan.kinetic or plan.tolerance:
+        return "streaming"
+    return "exact-at-outputs"
+
+
+@dataclass
+class _Work:
+    """Everything shared by the chunks of one run."""
+
+    model: Model
+    plan: _Plan
+    subjects: _Subjects
+    t: np.ndarray
+    out: dict                        # _SeriesSpec -> (T, N) array
+    path: str
+    nodes: np.ndarray | None = None
+    keep: np.ndarray | None = None   # nodes that are output times
+    lig_u: tuple = ()                # union of compounds bound at the computed receptors
+    notes: list = field(default_factory=list)
+
+
+def _ligand_arrays(model: Model, plan: _Plan):
+    """Union ligand order and per-receptor (L_u,) arrays of kon, koff, membership."""
+    lig_u = tuple(dict.fromkeys(lig.name for r in plan.receptors for lig in model.ligands_at(r)))
+    return lig_u
+
+
+def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, rtol: float = 1e-5,
+             atol: float = 1e-10, chunk_size: int | None = None, workers: int = 1, progress=None,
+             max_output_mb: float = MAX_OUTPUT_MB, max_nodes: int = MAX_NODES, strict: bool = True) -> Result:
+    """Simulate ``model`` with ``doses`` on the output times ``t_h`` (h), for one subject or a population.
+
+    Parameters
+    ----------
+    model : Model
+        From :func:`pharmsim.model.build_model` or :func:`pharmsim.model.compose`.
+    doses : Doses
+        Dosing events (:func:`pharmsim.dosing.dose`, :func:`~pharmsim.dosing.regimen`,
+        :meth:`pharmsim.products.Product.doses`, added with ``+``); amounts may be per subject (N, E).
+    t_h : (T,) array
+        Output times (h), strictly increasing, >= 0 (the simulation starts at 0 h with nothing in the body).
+    population : Population, DataFrame or mapping, optional
+        Per-subject PK parameters: a :class:`pharmsim.population.Population` (random effects and covariates
+        applied to the model's typical values), or a table of per-subject values joined by parameter name
+        (columns such as ``'MG.CL_L_per_h'``; mrgsolve's ``idata``).
+    outputs : None, str, sequence of str or Outputs
+        What to keep (default everything the model produces): quantities among :data:`OUTPUT_QUANTITIES`,
+        optionally restricted to compounds, receptors and endpoints. Parts nobody asked for are not computed.
+    rtol, atol : float
+        Local error tolerance of the kinetic binding on occupancies (fractions); the mesh (at most
+        ``model.max_step_h`` between nodes) is refined by step doubling on pilot subjects until every step
+        meets ``|err| <= atol + rtol |B|``.
+    chunk_size : int, optional
+        Subjects solved together (bounds working memory; default all, at most 20,000).
+    workers : int
+        Threads over chunks (default 1). Results do not depend on it beyond round-off (about 1e-13).
+    progress : callable, optional
+        Called with the number of subjects finished after each chunk.
+    max_output_mb, max_nodes : float, int
+        Limits checked before solving: the output arrays (subjects x times x series x 8 bytes) and the
+        integration mesh. A run beyond them is refused with what to change.
+    strict : bool
+        Every ``omega`` name of a Population must be a parameter of the model (default); ``False`` applies
+        only the names the model has (one population shared by arms with different compounds).
+
+    Returns
+    -------
+    Result
+        Per subject and output time the requested series (plasma concentrations in nM and ng/mL, unbound
+        effect-site concentrations, occupancy of each ligand at each receptor, each endpoint's response, and
+        with tolerance the desensitised fraction, counter-adaptation, net signal and withdrawal), and notes.
+    """
+    work, groups, state, opts = _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, workers,
+                                         max_output_mb, max_nodes, strict)
+    t, chunk, workers = work.t, opts["chunk"], opts["workers"]
+    for members, lag_row in groups:
+        if work.path != "exact-at-outputs":
+            work.nodes = _mesh(work, members, lag_row, state, opts["rtol"], opts["atol"], opts["max_nodes"])
+            work.keep = np.zeros(work.nodes.size, dtype=bool)
+            work.keep[_binding.node_index(work.nodes, t)] = True
+        blocks = [members[i:i + chunk] for i in range(0, members.size, chunk)]
+        if workers > 1 and len(blocks) < workers and members.size >= 2 * workers:
+            blocks = [b for b in np.array_split(members, workers) if b.size]
+        if workers > 1 and len(blocks) > 1:
+            with ThreadPoolExecutor(workers) as ex:
+                futures = [ex.submit(_run_chunk, work, idx, lag_row, state) for idx in blocks]
+                for f, idx in zip(futures, blocks, strict=True):
+                    f.result()
+                    if progress is not None:
+                        progress(idx.size)
+        else:
+            for idx in blocks:
+                _run_chunk(work, idx, lag_row, state)
+                if progress is not None:
+                    progress(idx.size)
+    notes = list(model.notes)
+    notes.append(f"engine path: {work.path}" + (f" ({work.nodes.size} integration nodes)" if work.nodes is not None
+                                                else " (exact PK at the output times)"))
+    series = tuple(Series(quantity=s.quantity, compound=s.compound, receptor=s.receptor, endpoint=s.endpoint,
+                          unit=s.unit, values=work.out[s].T) for s in work.plan.series)
+    return Result(t_h=t, series=series, notes=tuple(dict.fromkeys(notes)))
+
+
+def check_run(model: Model, doses: Doses, t_h, *, population=None, outputs=None, max_output_mb=MAX_OUTPUT_MB,
+              max_nodes=MAX_NODES, strict: bool = False, **_ignored) -> dict:
+    """Every check :func:`simulate` makes before solving (arguments, doses against the model, the
+    population against the model, the size of the outputs and of the mesh), without solving.
+
+    Returns ``{'path', 'n_subjects', 'output_mb', 'nodes_estimate'}``.
+    """
+    work, groups, state, opts = _prepare(model, doses, t_h, population, outputs, 1e-5, 1e-10, None, 1,
+                                         max_output_mb, max_nodes, strict, allocate=False)
+    est = 0
+    if work.path != "exact-at-outputs":
+        for members, lag_row in groups:
+            est = max(est, _mesh_estimate(work, members, lag_row, state, opts["max_nodes"])[0])
+    return {"path": work.path, "n_subjects": work.subjects.n, "output_mb": opts["output_mb"], "nodes_estimate": est}
+
+
+def _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, workers, max_output_mb, max_nodes,
+             strict, allocate: bool = True):
+    """Validate a run and lay out its work: ``(work, [(members, lag_row)], event states, options)``."""
+    if not isinstance(model, Model):
+        raise PharmsimError(f"model must be a pharmsim Model (build_model()); got {type(model).__name__}")
+    model.check_doses(doses)
+    t = np.atleast_1d(require_finite("t_h", t_h, "h"))
+    if t.ndim != 1 or t.size == 0:
+        raise PharmsimError(f"t_h must be a non-empty 1-D array of times in h; got shape {t.shape}")
+    if np.any(np.diff(t) <= 0):
+        i = int(np.argmax(np.diff(t) <= 0))
+        raise PharmsimError(f"t_h must be strictly increasing; t_h[{i + 1}] = {t[i + 1]!r} h follows "
+                            f"t_h[{i}] = {t[i]!r} h")
+    if t[0] < 0:
+        raise PharmsimError(f"t_h must be >= 0 h (simulations start at 0 h); got {t[0]!r} h")
+    rtol = float(require_positive("rtol", rtol))
+    atol = float(require_positive("atol", atol))
+    workers = _count("workers", workers, 1)
+    max_nodes = _count("max_nodes", max_nodes, 2)
+    max_output_mb = float(require_positive("max_output_mb", max_output_mb, "MB"))
+    plan = _plan(model, _as_outputs(outputs))
+    subjects = _Subjects(model, doses, population)
+    if strict and subjects.population is not None:
+        missing = [k for k in subjects.population.omega if k not in model.pk.parameter_info]
+        if missing:
+            raise PharmsimError(f"the population varies {missing}, which are not parameters of the model"
+                                f"{suggest(missing[0], model.pk.parameter_info)}; pass strict=False to apply only "
+                                "the parameters the model has")
+    N = subjects.n
+    chunk = min(N, 20_000) if chunk_size is None else _count("chunk_size", chunk_size, 1)
+    need_mb = N * t.size * len(plan.series) * 8 / 2**20
+    if need_mb > max_output_mb:
+        raise PharmsimError(
+            f"the requested outputs would take {need_mb:,.0f} MB ({N:,} subjects x {t.size:,} times x "
+            f"{len(plan.series)} series x 8 bytes), over max_output_mb = {max_output_mb:,.0f} MB; keep fewer series "
+            "(outputs=...), fewer output times or subjects, or raise max_output_mb")
+    path = _choose_path(model, plan)
+    out = {s: np.empty((t.size, N)) for s in plan.series} if allocate else {}
+    work = _Work(model, plan, subjects, t, out, path, lig_u=_ligand_arrays(model, plan))
+    lag_pk = subjects.lag_model()
+    state, _, lag_all = _events(lag_pk, doses, lag_pk.n_subjects)
+    # subjects with identical lag times share event times and one mesh
+    if lag_all.shape[0] == 1:
+        groups = [(np.arange(N), lag_all[0])]
+    else:
+        lag_rows, group = np.unique(lag_all, axis=0, return_inverse=True)
+        group = np.asarray(group).reshape(-1)
+        groups = [(np.nonzero(group == g)[0], lag_rows[g]) for g in range(lag_rows.shape[0])]
+    opts = {"chunk": chunk, "workers": workers, "rtol": rtol, "atol": atol, "max_nodes": max_nodes,
+            "output_mb": need_mb}
+    return work, groups, state, opts
+
+
+def _count(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise PharmsimError(f"{name} must be a whole number >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _mesh_estimate(work: _Work, members, lag_row, state, max_nodes):
+    """``(estimated nodes, grid, breakpoints)`` of the un-refined mesh of one lag group; refuses a mesh over
+    ``max_nodes`` before anything is allocated."""
+    model, t, subj = work.model, work.t, work.subjects
+    grid = np.unique(np.concatenate([[0.0], t]))
+    t_end = float(t[-1])
+    _, F, _ = _events(subj.pk_for(members[:1]), subj.doses, 1)
+    breaks = _breakpoints(_inputs(subj.doses, state, subj.amounts_for(members[:1]), F, lag_row, t_end))
+    h = model.max_step_h
+    base = np.unique(np.concatenate([grid, breaks[breaks <= t_end]]))
+    estimate = int(np.sum(np.ceil(np.diff(base) / h))) + 1
+    if estimate > max_nodes:
+        raise PharmsimError(
+            f"the integration mesh would need about {estimate:,} nodes ({t_end:g} h at max_step_h = {h:g} h), over "
+            f"max_nodes = {max_nodes:,}; shorten the time span, raise the model's max_step_h "
+            "(build_model(..., max_step_h=...)), use binding='equilibrium' without tolerance (no mesh), or raise "
+            "max_nodes")
+    return estimate, grid, breaks
+
+
+def _mesh(work: _Work, members, lag_row, state, rtol, atol, max_nodes) -> np.ndarray:
+    """Integration nodes for the subjects ``members`` (one lag group): outputs, breakpoints, max step; refined
+    on pilot subjects for the kinetic receptors."""
+    model, plan, t = work.model, work.plan, work.t
+    subj = work.subjects
+    t_end = float(t[-1])
+    h = model.max_step_h
+    _, grid, breaks = _mesh_estimate(work, members, lag_row, state, max_nodes)
+    nodes = _binding.make_nodes(grid, breaks, h)
+    if not plan.kinetic:
+        return nodes
+    pilot_local = _pilot({k: v[members] for k, v in subj.varying().items()} if subj.n > 1 else {}, members.size)
+    pilot = members[pilot_local]
+    pk_p = subj.pk_for(pilot)
+    _, F_p, _ = _events(pk_p, subj.doses, pilot.size)
+    inp = _inputs(subj.doses, state, subj.amounts_for(pilot), F_p, lag_row, t_end)
+    eff_rows = [pk_p.effect_states()[c] for c in work.lig_u]
+    kon, koff = _kinetic_rates(model, plan, work.lig_u)          # (L_u, R_k)
+    R = len(plan.kinetic)
+    linear = model.pk.is_linear
+
+    def ce_fn(times):
+        if linear:
+            ce = solve_linear(pk_p.matrix(), times, inp, observe=eff_rows)      # (n_p, T, L_u)
+        else:
+            ce = np.moveaxis(_ode_states(pk_p, np.asarray(times), inp, eff_rows), 0, -1).transpose(1, 0, 2)
+        ce = np.maximum(ce, 0.0)
+        return np.concatenate([ce] * R, axis=0)
+
+    kon_b = np.repeat(kon.T, pilot.size, axis=0)                   # (R n_p, L_u)
+    koff_b = np.repeat(koff.T, pilot.size, axis=0)
+    nodes = _binding.adapt_nodes(nodes, ce_fn, kon_b, koff_b, breakpoints_h=breaks, max_step_h=h, rtol=rtol,
+                                 atol=atol)
+    if nodes.size > max_nodes:
+        raise PharmsimError(f"the adapted integration mesh has {nodes.size:,} nodes, over max_nodes = {max_nodes:,}; "
+                            "loosen rtol/atol, shorten the time span or raise max_nodes")
+    return nodes
+
+
+def _kinetic_rates(model: Model, plan: _Plan, lig_u) -> tuple[np.ndarray, np.ndarray]:
+    """(L_u, R_k) kon and koff at the kinetic receptors; 0 where a compound is not bound there (its occupancy
+    then stays exactly 0)."""
+    kon = np.zeros((len(lig_u), len(plan.kinetic)))
+    koff = np.zeros_like(kon)
+    for j, r in enumerate(plan.kinetic):
+        for lig in model.ligands_at(r):
+            i = lig_u.index(lig.name)
+            kon[i, j], koff[i, j] = lig.kon_per_nM_per_h, lig.koff_per_h
+    return kon, koff
+
+
+def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state) -> None:
+    """Fill ``work.out[...][:, idx]`` for the subjects ``idx``."""
+    model, plan, t = work.model, work.plan, work.t
+    pk = work.subjects.pk_for(idx)
+    _, F, _ = _events(pk, work.subjects.doses, idx.size)
+    inp = _inputs(work.subjects.doses, state, work.subjects.amounts_for(idx), F, lag_row, float(t[-1]))
+    n = idx.size
+    p = {k: np.broadcast_to(v, (n,)) for k, v in pk.parameters.items()}
+    central = pk.central_states()
+    effect = pk.effect_states()
+    conc_c = list(plan.conc_compounds)
+    eff_c = list(plan.effect_compounds)
+    rows = [central[c] for c in conc_c] + [effect[c] for c in eff_c]
+    inv_V = np.stack([1.0 / p[f"{c}.V_L"] for c in conc_c]) if conc_c else np.zeros((0, n))
+    mw = {c: model.pk.compound(c).molar_mass_g_per_mol for c in conc_c}
+    writer = _Writer(work, idx, conc_c, eff_c, inv_V, mw)
+    if work.path == "exact-at-outputs":
+        for k, (_, x) in enumerate(iter_linear(pk.matrix(), t, inp, observe=rows)):
+            writer.node(k, x)
+        return
+    nodes = work.nodes
+    lig_u = work.lig_u
+    eff_pos = {c: len(conc_c) + i for i, c in enumerate(eff_c)}
+    lu_rows = [eff_pos[c] for c in lig_u]
+    if work.path == "streaming":
+        inside_rows = [effect[c] for c in lig_u] if plan.kinetic else None
+        steps = iter_linear_steps(pk.matrix(), nodes, _RADAU_INNER, inp, observe_inside=inside_rows or [rows[0]],
+                                  observe=rows)
+    else:
+        steps = _ode_steps(pk, nodes, inp, rows, [effect[c] for c in lig_u] if plan.kinetic else [rows[0]])
+    row = 0
+    if not plan.kinetic:
+        for k, (_, x) in enumerate(steps):
+            writer.stream_node(k, x, None, row if work.keep[k] else None, nodes)
+            row += bool(work.keep[k])
+        return
+    kon, koff = _kinetic_rates(model, plan, lig_u)
+    pending: list = []
+
+    def ce_stream():
+        for inside, x in steps:
+            if inside is not None:
+                yield np.maximum(inside[0], 0.0)[:, None, :]                   # (L_u, 1, n)
+                yield np.maximum(inside[1], 0.0)[:, None, :]
+            pending.append(x)
+            yield np.maximum(x[lu_rows], 0.0)[:, None, :]
+
+    binder = _binding.iter_kinetic_occupancy(nodes, ce_stream(), kon[:, :, None], koff[:, :, None])
+    for k, (_, B) in enumerate(binder):                                        # B: (L_u, R_k, n)
+        x = pending.pop(0)
+        writer.stream_node(k, x, B, row if work.keep[k] else None, nodes)
+        row += bool(work.keep[k])
+
+
+def _ode_steps(pk: PKModel, nodes, inp: Inputs, rows, inside_rows):
+    """The ``iter_linear_steps`` stream from the ODE solution (nonlinear PK): states at the nodes and the
+    effect-site rows at the inner Radau stages."""
+    times = _binding.stage_times(nodes)
+    allrows = list(rows) + list(inside_rows)
+    st = _ode_states(pk, times, inp, allrows)                                  # (rows, 3(T-1)+1, n)
+    node_x = st[:len(rows)]
+    ins = st[len(rows):]
+    yield None, node_x[:, 0]
+    for k in range(nodes.size - 1):
+        inside = np.stack([ins[:, 3 * k + 1], ins[:, 3 * k + 2]])             # (2, L, n)
+        yield inside, node_x[:, 3 * k + 3]
+
+
+class _Writer:
+    """Turns the states (and occupancies) at a node into the requested outputs of one chunk."""
+
+    def __init__(self, work: _Work, idx, conc_c, eff_c, inv_V, mw):
+        self.work = work
+        self.idx = idx
+        self.sl = slice(int(idx[0]), int(idx[-1]) + 1) if idx.size and np.all(np.diff(idx) == 1) else idx
+        model, plan = work.model, work.plan
+        self.conc_c, self.eff_c, self.inv_V, self.mw = conc_c, eff_c, inv_V, mw
+        self.out = work.out
+        self.lig_u = work.lig_u
+        self.receptors = plan.receptors
+        self.kin_index = {r: j for j, r in enumerate(plan.kinetic)}
+        eff_pos = {c: len(conc_c) + i for i, c in enumerate(eff_c)}
+        # per receptor: (positions of its ligands in lig_u, their effect rows in x, K for equilibrium)
+        self.at = {}
+        for r in self.receptors:
+            ligs = model.ligands_at(r)
+            self.at[r] = ([self.lig_u.index(lig.name) for lig in ligs], [eff_pos[lig.name] for lig in ligs],
+                          np.array([lig.K_nM for lig in ligs])[:, None], [lig.name for lig in ligs])
+        self.eps = []
+        for ep in plan.endpoints:
+            ligs = model.ligands_at(ep.receptor)
+            tau = np.array([lig.efficacy for lig in ligs]) * ep.gain * ep.receptor_fraction
+            arr = np.array([0.0 if lig.arrestin_efficacy is None else lig.arrestin_efficacy for lig in ligs])
+            self.eps.append((ep, tau[:, None], arr[:, None]))
+        self.specs = {}
+        for s in plan.series:
+            self.specs.setdefault((s.quantity, s.compound, s.receptor, s.endpoint), s)
+        self.steppers: dict = {}
+        self.prev_t = None
+
+    def _put(self, key, row, values):
+        s = self.specs.get(key)
+        if s is not None:
+            self.out[s][row, self.sl] = values
+
+    def _occupancy(self, r, x, B):
+        pos, erows, K, _ = self.at[r]
+        if B is not None and r in self.kin_index:
+            return B[pos, self.kin_index[r]]                                    # (L_r, n)
+        ce = np.maximum(x[erows], 0.0)
+        ratio = ce / K
+        return ratio / (1.0 + ratio.sum(axis=0, keepdims=True))                 # Gaddum
+
+    def node(self, row, x):
+        """Exact-at-outputs: every call is an output time."""
+        self._concentrations(row, x)
+        for r in self.receptors:
+            occ = self._occupancy(r, x, None)
+            self._occ_out(r, row, occ)
+            self._responses(r, row, occ, None)
+
+    def _concentrations(self, row, x):
+        for i, c in enumerate(self.conc_c):
+            C = x[i] * self.inv_V[i]
+            self._put(("plasma_conc", c, "-", "-"), row, C)
+            self._put(("plasma_conc_mass", c, "-", "-"), row, C * self.mw[c] / 1000.0)
+        off = len(self.conc_c)
+        for i, c in enumerate(self.eff_c):
+            self._put(("effect_conc_unbound", c, "-", "-"), row, np.maximum(x[off + i], 0.0))
+
+    def _occ_out(self, r, row, occ):
+        for j, c in enumerate(self.at[r][3]):
+            self._put(("occupancy", c, r, "-"), row, occ[j])
+
+    def _responses(self, r, row, occ, tol_read):
+        for ep, tau, _ in self.eps:
+            if ep.receptor != r:
+                continue
+            if tol_read is not None:
+                for q, v in tol_read[ep.name].items():
+                    if row is not None:
+                        self._put((q, "all", r, ep.name), row, v)
+                continue
+            S = (occ * tau).sum(axis=0)
+            if ep.n == 1.0:
+                E = ep.Em * S / (1.0 + S)
+            else:
+                Sn = S**ep.n
+                E = ep.Em * Sn / (1.0 + Sn)
+            self._put(("response", "all", r, ep.name), row, E)
+
+    def stream_node(self, k, x, B, row, nodes):
+        """Streaming / ODE: called at every node; ``row`` is the output row when the node is an output time."""
+        plan = self.work.plan
+        occs = {}
+        if plan.tolerance or row is not None:
+            occs = {r: self._occupancy(r, x, B) for r in self.receptors}
+        reads = None
+        if plan.tolerance:
+            reads = {}
+            params = self.work.model.tolerance
+            for ep, tau, arr in self.eps:
+                occ = occs[ep.receptor]
+                s_g, s_des = stimuli(params, occ.T, tau[:, 0], arr[:, 0])
+                st = self.steppers.get(ep.name)
+                if st is None:
+                    st = self.steppers[ep.name] = ToleranceStepper(params, s_g, s_des, Em=ep.Em)
+                else:
+                    st.step(float(nodes[k] - nodes[k - 1]), s_g, s_des)
+                reads[ep.name] = st.read()
+        if row is None:
+            return
+        self._concentrations(row, x)
+        for r in self.receptors:
+            self._occ_out(r, row, occs[r])
+            self._responses(r, row, occs[r], reads)
+
+
+# ------------------------------------------------------------------------------------------------ PK alone
+@dataclass(frozen=True)
+class PKSolution:
+    """Amounts of every state on the output grid, with concentration helpers.
+
+    Attributes
+    ----------
+    model : PKModel
+    t_h : (T,) array
+    amounts : (N, T, n) array
+        State amounts (nmol; effect-site states in nM).
+    dosed_nmol : (N, T, C) array
+        Cumulative bioavailable amount (F * dose, after lag; infusions pro rata) of each compound that has
+        entered the body by each time, for mass balance: the sum over the compound's chain of amount states
+        equals the dosed amount of the chain (one mole of metabolite per mole of parent).
+    """
+
+    model: PKModel
+    t_h: np.ndarray
+    amounts: np.ndarray
+    dosed_nmol: np.ndarray
+
+    def amount(self, state: str) -> np.ndarray:
+        """(N, T) amount of one state (nmol; nM for an effect site)."""
+        return self.amounts[:, :, self.model.index(state)]
+
+    def _per_subject(self, name):
+        return np.broadcast_to(self.model.parameters[name], (self.amounts.shape[0],))[:, None]
+
+    def conc_nM(self, compound: str) -> np.ndarray:
+        """(N, T) total plasma concentration ``C = A_central / V`` (nM = nmol/L)."""
+        return self.amount(f"{compound}.central") / self._per_subject(f"{compound}.V_L")
+
+    def conc_ng_per_mL(self, compound: str) -> np.ndarray:
+        """(N, T) total plasma concentration in ng/mL (``C[nM] * M / 1000``)."""
+        return self.conc_nM(compound) * self.model.compound(compound).molar_mass_g_per_mol / 1000.0
+
+    def unbound_nM(self, compound: str) -> np.ndarray:
+        """(N, T) unbound plasma concentration ``fu * C`` (nM)."""
+        return self._per_subject(f"{compound}.fu") * self.conc_nM(compound)
+
+    def effect_nM(self, compound: str) -> np.ndarray:
+        """(N, T) unbound effect-site concentration ``Ce`` (nM)."""
+        return self.amount(f"{compound}.effect")
+
+    def in_body_nmol(self) -> np.ndarray:
+        """(N, T) total amount in all depots and compartments (nmol), excluding eliminated amounts."""
+        keep = [i for i, s in enumerate(self.model.states) if not s.endswith((".effect", ".eliminated"))]
+        return self.amounts[:, :, keep].sum(axis=-1)
+
+    def eliminated_nmol(self) -> np.ndarray:
+        """(N, T) total amount eliminated (not converted to a metabolite of the model) (nmol)."""
+        keep = [i for i, s in enumerate(self.model.states) if s.endswith(".eliminated")]
+        return self.amounts[:, :, keep].sum(axis=-1)
+
+    def total_dosed_nmol(self) -> np.ndarray:
+        """(N, T) bioavailable amount dosed so far, all compounds (nmol)."""
+        return self.dosed_nmol.sum(axis=-1)
+
+    def tidy(self) -> pd.DataFrame:
+        """Long table: subject, time_h, quantity, compound, value, unit (plasma_conc in nM and ng/mL,
+        unbound_conc, effect_conc, eliminated)."""
+        N, T = self.amounts.shape[:2]
+        frames = []
+        subj = np.repeat(np.arange(N), T)
+        t = np.tile(self.t_h, N)
+
+        def add(q, c, v, unit):
+            frames.append(pd.DataFrame({"subject": subj, "time_h": t, "quantity": q, "compound": c,
+                                        "value": np.asarray(v).reshape(-1), "unit": unit}))
+
+        for c in self.model.compounds:
+            cid = c.compound
+            add("plasma_conc", cid, self.conc_nM(cid), "nM")
+            add("plasma_conc", cid, self.conc_ng_per_mL(cid), "ng/mL")
+            add("unbound_conc", cid, self.unbound_nM(cid), "nM")
+            if c.effect_site:
+                add("effect_conc", cid, self.effect_nM(cid), "nM")
+            add("eliminated", cid, self.amount(f"{cid}.eliminated"), "nmol")
+        return pd.concat(frames, ignore_index=True)
+
+
+def _dosed(model: PKModel, doses: Doses, t, amounts, F, lag):
+    """(N, T, C) cumulative bioavailable amount per compound."""
+    ids = list(model.compound_ids)
+    N = amounts.shape[0]
+    out = np.zeros((N, t.size, len(ids)))
+    for e in range(doses.n_events):
+        start = doses.time_h[e] + lag[:, e][:, None]
+        dur = doses.duration_h[e]
+        frac = np.clip((t[None, :] - start) / dur, 0.0, 1.0) if dur > 0 else (t[None, :] >= start).astype(float)
+        out[:, :, ids.index(doses.compound[e])] += frac * (F[:, e] * amounts[:, e])[:, None]
+    return out
+
+
+def solve_pk(model: PKModel, t_h, doses: Doses | None = None, *, method: str | None = None, rtol: float = 1e-8,
+             atol: float = 1e-9) -> PKSolution:
+    """Every PK state of ``model`` with ``doses`` on the output times ``t_h`` (h), all subjects at once.
+
+    Parameters
+    ----------
+    model : PKModel
+    t_h : (T,) array
+        Output times (h), non-decreasing, >= 0. A bolus at t is included in the output at t.
+    doses : Doses
+        Events (amounts in nmol). Each event's F multiplies its amount (or infusion rate) and its route's
+        lag time delays it.
+    method : {'exact', 'ode'}, optional
+        Default ``'exact'`` (matrix exponential, :func:`pharmsim.linear.solve_linear`) for linear models and
+        ``'ode'`` (LSODA between events) for models with saturable parts.
+    rtol, atol : float
+        ODE tolerances (``atol`` in nmol).
+    """
+    doses = Doses() if doses is None else doses
+    if not isinstance(model, PKModel):
+        raise PharmsimError(f"model must be a pharmsim PKModel; got {type(model).__name__}")
+    if not isinstance(doses, Doses):
+        raise PharmsimError(f"doses must be a pharmsim.dosing.Doses; got {type(doses).__name__}")
+    method = ("exact" if model.is_linear else "ode") if method is None else method
+    if method not in ("exact", "ode"):
+        raise PharmsimError(f"method must be 'exact' or 'ode'; got {method!r}{suggest(str(method), ('exact', 'ode'))}")
+    if method == "exact" and not model.is_linear:
+        raise PharmsimError("the model has saturable (Michaelis-Menten) parts: use method='ode'")
+    t = np.atleast_1d(require_finite("t_h", t_h, "h"))
+    if t.ndim != 1 or t.size == 0:
+        raise PharmsimError(f"t_h must be a non-empty 1-D array of times in h; got shape {t.shape}")
+    if np.any(np.diff(t) < 0):
+        raise PharmsimError("t_h must be sorted (non-decreasing)")
+    if t[0] < 0:
+        raise PharmsimError(f"t_h must be >= 0 h; got {t[0]!r}")
+    for c, route in dict.fromkeys(zip(doses.compound, doses.route, strict=True)):
+        model.route_state(c, route)
+    N = max(model.n_subjects, doses.n_subjects)
+    if doses.n_subjects > 1 and model.n_subjects > 1 and doses.n_subjects != model.n_subjects:
+        raise PharmsimError(f"doses are for {doses.n_subjects} subjects but parameters for {model.n_subjects}")
+    state, F, lag = _events(model, doses, N)
+    amounts = np.broadcast_to(doses.amount_nmol, (N, doses.n_events)).astype(float)
+    n = len(model.states)
+    out = np.empty((N, t.size, n))
+    lag_rows, group = (np.unique(lag, axis=0, return_inverse=True) if lag.size
+                       else (np.zeros((1, 0)), np.zeros(N, dtype=int)))
+    group = np.asarray(group).reshape(-1)
+    A = model.matrix()
+    for g in range(lag_rows.shape[0]):
+        members = np.nonzero(group == g)[0]
+        inp = _inputs(doses, state, amounts[members], F[members], lag_rows[g])
+        sub = model.subset(members) if model.n_subjects > 1 else model
+        if method == "exact":
+            Ag = A if A.ndim == 2 else A[members]
+            out[members] = solve_linear(Ag, t, inp)
+        else:
+            if model.n_subjects == 1 and members.size > 1:
+                sub = model.with_parameters({k: np.broadcast_to(v, (members.size,)) for k, v in
+                                             model.parameters.items()})
+            out[members] = np.moveaxis(_ode_states(sub, t, inp, list(range(n)), rtol, atol), 0, -1).transpose(
+                1, 0, 2)
+    return PKSolution(model=model, t_h=t, amounts=out, dosed_nmol=_dosed(model, doses, t, amounts, F, lag))

@@ -1,0 +1,357 @@
+"""The study: arms x population x time grid, run with one call, and the tables that describe the run.
+
+A :class:`Study` is plain frozen data: its :class:`Arm` objects (doses compared side by side on the same
+virtual subjects), the population (:class:`PopulationSpec`: size, seed, variability, covariates), the model
+options (:class:`ModelOptions`, passed to :func:`pharmsim.model.build_model`), the output grid and the
+library the numbers come from. :func:`run_study` builds one model per arm, draws the population once (every
+arm gets the same random effects; an arm may change the covariates), calls the engine
+(:func:`pharmsim.solve.simulate`) and returns a :class:`StudyResult` with the tables every front end writes:
+summary, doses, NCA, endpoints, parameters, library provenance and population.
+
+The command line (``pharmsim run``, ``pharmsim demo``), the comparison with the full agonist, the titration
+adapter, the notebooks, the web app and the tests all call :func:`run_study`; a scenario file only becomes a
+:class:`Study` (:mod:`pharmsim.scenario`).
+
+Not for: reading TOML (:mod:`pharmsim.scenario`), drawing (:mod:`pharmsim.plots`) or writing files
+(:mod:`pharmsim.cli`). Teaching and research only, not dosing advice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from .catalog import catalog
+from .dosing import Doses
+from .library import Library
+from .model import Model, build_model
+from .pk import parameter_table as pk_parameter_table
+from .population import Covariates, Population
+from .result import Result
+from .solve import Outputs, simulate
+from .validate import PharmsimError, require_finite
+
+__all__ = ["Arm", "ModelOptions", "PopulationSpec", "Study", "StudyResult", "run_study", "SUMMARY_COLUMNS"]
+
+SUMMARY_COLUMNS = ["arm", "time_h", "quantity", "compound", "receptor", "endpoint", "unit", "median", "p05", "p95",
+                   "n_subjects"]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One set of doses, simulated on the study's population.
+
+    Parameters
+    ----------
+    name : str
+    doses : Doses
+    description : str
+    dose_labels : tuple of str
+        Plain-language descriptions of the doses ("2 g leaf powder at 0 h"), for reports.
+    covariates : Covariates, optional
+        Replace the study population's covariates for this arm (same random effects).
+    dor_efficacy : str, optional
+        Replace the study's DOR efficacy source for this arm.
+    """
+
+    name: str
+    doses: Doses
+    description: str = ""
+    dose_labels: tuple[str, ...] = ()
+    covariates: Covariates | None = None
+    dor_efficacy: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise PharmsimError(f"Arm.name must be a non-empty string; got {self.name!r}")
+        if not isinstance(self.doses, Doses) or self.doses.n_events == 0:
+            raise PharmsimError(f"arm {self.name!r} needs doses (a non-empty pharmsim Doses); got {self.doses!r}")
+        object.__setattr__(self, "dose_labels", tuple(self.dose_labels))
+
+
+@dataclass(frozen=True)
+class PopulationSpec:
+    """Population size, seed, inter-individual variability (SD of log per PK parameter) and covariates.
+
+    ``n = 1`` with no variability and reference covariates is one typical adult (no population is drawn).
+    """
+
+    n: int = 1
+    seed: int = 0
+    omega: Mapping[str, float] = field(default_factory=dict)
+    correlation: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    covariates: Covariates = field(default_factory=Covariates)
+
+    def __post_init__(self):
+        object.__setattr__(self, "omega", MappingProxyType(dict(self.omega)))
+        object.__setattr__(self, "correlation", MappingProxyType(dict(self.correlation)))
+
+    def draw(self, covariates: Covariates | None = None, library=None) -> Population | None:
+        """The population (same seed, same random effects) with ``covariates`` (default this spec's)."""
+        cov = self.covariates if covariates is None else covariates
+        if self.n == 1 and not self.omega and cov == Covariates():
+            return None
+        corr = {f"{a},{b}": r for (a, b), r in self.correlation.items()} or None
+        lib = catalog(library).library
+        return Population(n=self.n, omega=dict(self.omega), correlation=corr, covariates=cov, rng=self.seed,
+                          library=lib)
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """The :func:`pharmsim.model.build_model` choices shared by the arms."""
+
+    receptors: tuple[str, ...] | None = None
+    endpoints: tuple[str, ...] | None = None
+    binding: str | Mapping[str, str] = "kinetic"
+    affinity: str = "functional"
+    dor_efficacy: str | None = None
+    tolerance: object = False
+    sources: Mapping[tuple, str] = field(default_factory=dict)
+    max_step_h: float = 0.25
+
+    def __post_init__(self):
+        if not isinstance(self.binding, str):
+            object.__setattr__(self, "binding", MappingProxyType(dict(self.binding)))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+
+    def build(self, doses: Doses, library, dor_efficacy: str | None = None) -> Model:
+        dor = self.dor_efficacy if dor_efficacy is None else dor_efficacy
+        return build_model(doses, receptors=self.receptors, endpoints=self.endpoints, binding=dict(self.binding)
+                           if not isinstance(self.binding, str) else self.binding, affinity=self.affinity,
+                           dor_efficacy=dor, tolerance=self.tolerance, sources=dict(self.sources),
+                           max_step_h=self.max_step_h, library=library)
+
+
+@dataclass(frozen=True)
+class Study:
+    """Arms x population x time grid, with the model options and the library (plain frozen data).
+
+    Parameters
+    ----------
+    arms : sequence of Arm
+    t_h : (T,) array
+        Output times (h), strictly increasing, >= 0.
+    population : PopulationSpec
+    model : ModelOptions
+    library : Library, optional
+        Default: the shipped data. A scenario's what-if values and source choices are already in it.
+    outputs : Outputs, optional
+        What the engine keeps (default everything).
+    name, title, description : str
+    library_changes : tuple of str
+        The what-if values and source choices applied to the library, stated for the report.
+    figures, report, per_subject_csv : bool
+        What ``pharmsim run`` writes besides the tables.
+    text : str
+        The scenario file's text (kept for the report and the output folder).
+    """
+
+    arms: tuple[Arm, ...]
+    t_h: np.ndarray
+    population: PopulationSpec = field(default_factory=PopulationSpec)
+    model: ModelOptions = field(default_factory=ModelOptions)
+    library: Library | None = None
+    outputs: Outputs | None = None
+    name: str = "study"
+    title: str = ""
+    description: str = ""
+    library_changes: tuple[str, ...] = ()
+    figures: bool = True
+    report: bool = True
+    per_subject_csv: bool = False
+    text: str = ""
+
+    def __post_init__(self):
+        arms = tuple(self.arms)
+        if not arms:
+            raise PharmsimError("a Study needs at least one Arm")
+        names = [a.name for a in arms]
+        if len(set(names)) != len(names):
+            raise PharmsimError(f"arm names must be unique; got {names}")
+        object.__setattr__(self, "arms", arms)
+        t = np.atleast_1d(require_finite("t_h", self.t_h, "h"))
+        if t.ndim != 1 or t.size == 0 or np.any(np.diff(t) <= 0) or t[0] < 0:
+            raise PharmsimError("Study.t_h must be a non-empty, strictly increasing 1-D array of times >= 0 h")
+        t.setflags(write=False)
+        object.__setattr__(self, "t_h", t)
+        object.__setattr__(self, "library", catalog(self.library).library)
+        object.__setattr__(self, "library_changes", tuple(self.library_changes))
+
+    def arm(self, name: str) -> Arm:
+        for a in self.arms:
+            if a.name == name:
+                return a
+        from .validate import suggest
+
+        raise PharmsimError(f"no arm {name!r}; arms: {[a.name for a in self.arms]}{suggest(name, self.arm_names)}")
+
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.arms)
+
+    def with_arms(self, arms: Sequence[Arm]) -> Study:
+        return replace(self, arms=tuple(arms))
+
+    def models(self) -> dict[str, Model]:
+        """One model per arm (checked; nothing is solved)."""
+        return {a.name: self.model.build(a.doses, self.library, a.dor_efficacy) for a in self.arms}
+
+    def populations(self) -> dict[str, Population | None]:
+        """The population of each arm: the same draws, with the arm's covariates where it has them."""
+        return {a.name: self.population.draw(a.covariates, self.library) for a in self.arms}
+
+    def check(self) -> dict:
+        """Every semantic check that :func:`run_study` makes, short of solving: models build, doses fit the
+        models, populations draw and apply, and the run fits the size limits. Returns the sizes
+        (``output_mb`` summed over arms, ``nodes_estimate`` the largest of any arm)."""
+        from .solve import check_run
+
+        models = self.models()
+        pops = self.populations()
+        _check_population_names(self, models)
+        sizes = [check_run(models[a.name], a.doses, self.t_h, population=pops[a.name], outputs=self.outputs)
+                 for a in self.arms]
+        return {"output_mb": sum(x["output_mb"] for x in sizes),
+                "nodes_estimate": max(x["nodes_estimate"] for x in sizes),
+                "paths": {a.name: x["path"] for a, x in zip(self.arms, sizes, strict=True)}}
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """What :func:`run_study` returns: per arm the model, the population and the result, and the tables."""
+
+    study: Study
+    models: Mapping[str, Model]
+    populations: Mapping[str, Population | None]
+    results: Mapping[str, Result]
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Every modelling choice of every arm, once, with the library changes first."""
+        out = list(self.study.library_changes)
+        for m in self.results.values():
+            out += list(m.notes)
+        return tuple(dict.fromkeys(out))
+
+    @property
+    def n_subjects(self) -> int:
+        return max(r.n_subjects for r in self.results.values())
+
+    def tidy(self) -> pd.DataFrame:
+        """Every arm's tidy time course in one table (column ``arm`` first)."""
+        return _concat(_with_arm(r.tidy(), a) for a, r in self.results.items())
+
+    def summary_table(self) -> pd.DataFrame:
+        """Per arm, time and series: population median, 5th and 95th percentiles (columns
+        :data:`SUMMARY_COLUMNS`)."""
+        frames = [_with_arm(r.summary(lower=5.0, upper=95.0).rename(columns={"p5": "p05"}), a)
+                  for a, r in self.results.items()]
+        out = _concat(frames)[SUMMARY_COLUMNS]
+        values = out[["time_h", "median", "p05", "p95"]].to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            raise PharmsimError("the simulation produced non-finite values (NaN or inf); nothing was written")
+        return out
+
+    def dose_table(self) -> pd.DataFrame:
+        """Every dosing event per arm, in nmol and mg of compound."""
+        cat = catalog(self.study.library)
+        frames = []
+        for a in self.study.arms:
+            df = a.doses.to_frame()
+            mw = {c: cat.molar_mass(c) for c in set(df["compound"])}
+            df["amount_mg"] = df["amount_nmol"] * df["compound"].map(mw) / 1e6
+            frames.append(_with_arm(df, a.name))
+        return _concat(frames)
+
+    def nca_table(self) -> pd.DataFrame:
+        """Non-compartmental analysis per arm, subject and compound (:meth:`pharmsim.result.Result.nca`)."""
+        return _concat(_with_arm(r.nca(), a) for a, r in self.results.items())
+
+    def endpoint_table(self) -> pd.DataFrame:
+        """Per arm, subject and endpoint: peak response, time of the peak, response at the end."""
+        return _concat(_with_arm(r.endpoint_summary(), a) for a, r in self.results.items())
+
+    def parameter_table(self) -> pd.DataFrame:
+        """PK and PD parameters of every arm's model, with sources: one row per distinct value and source,
+        with the arms that use it (a parameter that differs between arms shows every value)."""
+        frames = []
+        for arm, model in self.models.items():
+            pd_t = model.parameter_table()
+            pd_t.insert(0, "kind", "PD")
+            pk_t = pk_parameter_table(model.pk).assign(receptor="-", kind="PK", K_kind="-")
+            cols = ["kind", "compound", "receptor", "parameter", "value", "unit", "K_kind", "source"]
+            for frame in (pk_t[cols], pd_t[cols]):
+                frames.append(frame.assign(arms=str(arm)))
+        out = _concat(frames)
+        keys = ["kind", "compound", "receptor", "parameter", "value", "unit", "K_kind", "source"]
+        return (out.groupby(keys, sort=False, dropna=False)["arms"]
+                .agg(lambda a: "; ".join(dict.fromkeys(a))).reset_index())
+
+    def provenance_table(self) -> pd.DataFrame:
+        """The preferred library rows behind the compounds and endpoints of the study."""
+        lib = self.study.library
+        compounds = sorted({c for m in self.models.values() for c in m.compounds})
+        t = lib.provenance(compounds)
+        endpoints = lib.provenance(None)
+        names = {ep.name for m in self.models.values() for ep in m.endpoints}
+        receptors = {r for m in self.models.values() for r in m.receptors}
+        endpoints = endpoints[(endpoints["compound"] == "-") & endpoints["target"].isin(names | receptors)]
+        return pd.concat([t, endpoints], ignore_index=True)
+
+    def population_table(self) -> pd.DataFrame:
+        """Each virtual subject's covariates and random effects, per arm (empty for one typical adult)."""
+        return _concat(_with_arm(p.table(), a) for a, p in self.populations.items() if p is not None)
+
+
+def _check_population_names(study: Study, models: Mapping[str, Model]) -> None:
+    """Every omega name must be a PK parameter of at least one arm's model (a typo is never ignored)."""
+    known = {k for m in models.values() for k in m.pk.parameter_info}
+    for k in study.population.omega:
+        if k not in known:
+            from .validate import suggest
+
+            raise PharmsimError(f"population.omega names {k!r}, which is a parameter of no arm's model"
+                                f"{suggest(k, known)}")
+
+
+def _with_arm(frame: pd.DataFrame, arm: str) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.insert(0, "arm", arm)
+    return frame
+
+
+def _concat(frames) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def run_study(study: Study, *, progress=None, workers: int = 1, **simulate_kw) -> StudyResult:
+    """Build every arm's model, draw the population once and simulate every arm.
+
+    Parameters
+    ----------
+    study : Study
+    progress : callable, optional
+        Called with the number of subjects finished (summed over arms).
+    workers : int
+        Threads per arm (see :func:`pharmsim.solve.simulate`).
+    **simulate_kw
+        Passed to :func:`pharmsim.solve.simulate` (``rtol``, ``atol``, ``chunk_size``, ``max_output_mb`` ...).
+    """
+    if not isinstance(study, Study):
+        raise PharmsimError(f"study must be a pharmsim Study; got {type(study).__name__}")
+    models = study.models()
+    pops = study.populations()
+    _check_population_names(study, models)
+    results = {}
+    for a in study.arms:
+        results[a.name] = simulate(models[a.name], a.doses, study.t_h, population=pops[a.name],
+                                   outputs=study.outputs, progress=progress, workers=workers, strict=False,
+                                   **simulate_kw)
+    return StudyResult(study=study, models=MappingProxyType(models), populations=MappingProxyType(pops),
+                       results=MappingProxyType(results))
