@@ -25,7 +25,8 @@ import numpy as np
 
 from .validate import PharmsimError, as_float_array, require_finite, require_nonnegative
 
-__all__ = ["Inputs", "expm", "iter_linear", "iter_linear_steps", "solve_linear", "step_key", "step_matrices"]
+__all__ = ["Inputs", "MeshStates", "expm", "iter_linear", "iter_linear_steps", "solve_linear", "solve_on_mesh",
+           "step_key", "step_matrices"]
 
 # Pade coefficients b_0..b_m of exp (Higham 2005, SIAM J Matrix Anal Appl 26:1179, doi:10.1137/04061101X,
 # eq. 2.8) and the largest 1-norm theta_m for which the degree-m approximant is accurate to double precision
@@ -463,6 +464,103 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
         for j in boluses.get(k + 1, ()):
             x[bolus_state[j]] += bolus_amount[:, j]
         yield out_inside, x[obs_perm]
+
+
+class MeshStates:
+    """Exact states of ``dx/dt = A x + r(t)`` at many times inside a mesh, the node states marched once.
+
+    For a caller that needs the solution again and again at times with few distinct offsets from the nodes of
+    a mesh (the stage abscissae of a step-doubling estimate on a uniform mesh): the states at the nodes are
+    marched exactly once, one product per node and block; a time ``t`` in the step ``[t_k, t_k+1)`` is then
+    ``x(t) = E(t - t_k) x(t_k) + G(t - t_k) r_k`` (Van Loan 1978), with ``E`` and ``G`` computed once per
+    distinct offset (:func:`step_key`) and applied to every time with that offset in one product. Every event
+    time must be a node (inside a step nothing jumps); a time on a node reads the state after that node's
+    boluses (right-continuous, as :func:`solve_linear`).
+
+    Parameters
+    ----------
+    A : (n, n) or (N, n, n) array
+    nodes_h : (K,) array
+        Strictly increasing nodes; the simulation starts at ``nodes_h[0]`` from zero.
+    inputs : Inputs, optional
+    """
+
+    def __init__(self, A, nodes_h, inputs: Inputs | None = None):
+        inputs = Inputs() if inputs is None else inputs
+        nodes = np.atleast_1d(require_finite("nodes_h", nodes_h, "h"))
+        if nodes.ndim != 1 or nodes.size < 1 or np.any(np.diff(nodes) <= 0):
+            raise PharmsimError("nodes_h must be a non-empty 1-D array of strictly increasing times in h")
+        events = np.concatenate([inputs.bolus_time_h, inputs.infusion_start_h, inputs.infusion_end_h])
+        off_mesh = events[(events >= nodes[0]) & (events <= nodes[-1]) & ~np.isin(events, nodes)]
+        if off_mesh.size:
+            raise PharmsimError(f"every dosing event time must be a node of nodes_h; {off_mesh[:5].tolist()} h "
+                                "are not")
+        su, _ = _setup(A, inputs, None, {})
+        n, N = su.x.shape
+        X = np.empty((nodes.size, n, N))
+        for k, (_, xk) in enumerate(_march(su.A_perm, su.slices, su.x, nodes, float(nodes[0]), inputs,
+                                           su.bolus_amount, su.inf_rate, su.bolus_state, su.infusion_state)):
+            X[k] = xk
+        self.nodes, self.inputs, self._su, self._X = nodes, inputs, su, X
+        self._cache: dict[float, list] = {}
+
+    def _matrices(self, key: float, h: float, with_integral: bool):
+        hit = self._cache.get(key)
+        if hit is None or (with_integral and hit[0][1] is None):
+            hit = [_block_matrices(self._su.A_perm, sl, h, with_integral=with_integral) for sl in self._su.slices]
+            self._cache[key] = hit
+        return hit
+
+    def at(self, t_h, observe=None) -> np.ndarray:
+        """States ``observe`` (default all) at the times ``t_h`` (any order, within the mesh): (N, T, n_obs)."""
+        nodes, inputs, su, X = self.nodes, self.inputs, self._su, self._X
+        t = np.atleast_1d(require_finite("t_h", t_h, "h"))
+        slack = 1e-12 * max(1.0, abs(float(nodes[-1])))    # a + (b - a) may exceed b by an ulp
+        if t.ndim != 1 or t.size == 0 or t.min() < nodes[0] or t.max() > nodes[-1] + slack:
+            raise PharmsimError(f"t_h must be a non-empty 1-D array of times within the mesh [{nodes[0]}, "
+                                f"{nodes[-1]}] h")
+        n, N = su.x.shape
+        obs = np.arange(n) if observe is None else su.where[_as_index("observe", observe)]
+        k = np.clip(np.searchsorted(nodes, t, side="right") - 1, 0, nodes.size - 1)
+        off = t - nodes[k]
+        out = np.empty((t.size, obs.size, N))
+        at_node = off == 0
+        out[at_node] = X[k[at_node]][:, obs]
+        inside = np.nonzero(~at_node)[0]
+        if inside.size:
+            starts = nodes[k[inside]]
+            running = ((inputs.infusion_start_h[None, :] <= starts[:, None])
+                       & (inputs.infusion_end_h[None, :] > starts[:, None]))                 # (m, I)
+            keys = step_key(off[inside])
+            for key in np.unique(keys):
+                pick = keys == key
+                sel = inside[pick]
+                xs = X[k[sel]]                                                               # (m, n, N)
+                res = np.empty_like(xs)
+                r = None
+                if running[pick].any():
+                    r = np.zeros_like(xs)
+                    for i, j in zip(*np.nonzero(running[pick]), strict=True):
+                        r[i, su.infusion_state[j]] += su.inf_rate[:, j]
+                for sl, (E, G) in zip(su.slices, self._matrices(float(key), float(off[sel[0]]), r is not None),
+                                      strict=True):
+                    res[:, sl] = _apply_many(E, xs[:, sl])
+                    if r is not None:
+                        res[:, sl] += _apply_many(G, r[:, sl])
+                out[sel] = res[:, obs]
+        return np.moveaxis(out, -1, 0)
+
+
+def solve_on_mesh(A, nodes_h, t_h, inputs: Inputs | None = None, observe=None) -> np.ndarray:
+    """Exact states at times inside a mesh, ``(N, T, n_observed)``: :class:`MeshStates` used once."""
+    return MeshStates(A, nodes_h, inputs).at(t_h, observe)
+
+
+def _apply_many(M: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``M x_k`` for a stack x of shape (K, m, N), with ``M`` shared (m, m) or per subject (m, m, N)."""
+    if M.ndim == 2:
+        return np.einsum("ij,kjn->kin", M, x)
+    return np.einsum("ijn,kjn->kin", M, x)
 
 
 def _march(A_perm, slices, x, t, t0, inputs, bolus_amount, inf_rate, bolus_state, infusion_state):

@@ -54,11 +54,11 @@ import pandas as pd
 
 from . import binding as _binding
 from .dosing import Doses
-from .linear import Inputs, iter_linear, iter_linear_steps, solve_linear
+from .linear import Inputs, MeshStates, iter_linear, iter_linear_steps, solve_linear
 from .model import Model
 from .pk import PKModel
 from .result import Result, Series
-from .tolerance import ToleranceStepper, stimuli
+from .tolerance import ToleranceStepper
 from .validate import PharmsimError, require_finite, require_positive, suggest
 
 __all__ = ["OUTPUT_QUANTITIES", "PATHS", "Outputs", "PKSolution", "check_run", "simulate", "solve_pk"]
@@ -427,7 +427,7 @@ class _Work:
     plan: _Plan
     subjects: _Subjects
     t: np.ndarray
-    out: dict                        # _SeriesSpec -> (T, N) array
+    out: np.ndarray | None           # (T, S, N): every requested series, output times first
     path: str
     nodes: np.ndarray | None = None
     keep: np.ndarray | None = None   # nodes that are output times
@@ -513,7 +513,7 @@ def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, 
     notes.append(f"engine path: {work.path}" + (f" ({work.nodes.size} integration nodes)" if work.nodes is not None
                                                 else " (exact PK at the output times)"))
     series = tuple(Series(quantity=s.quantity, compound=s.compound, receptor=s.receptor, endpoint=s.endpoint,
-                          unit=s.unit, values=work.out[s].T) for s in work.plan.series)
+                          unit=s.unit, values=work.out[:, j, :].T) for j, s in enumerate(work.plan.series))
     return Result(t_h=t, series=series, notes=tuple(dict.fromkeys(notes)))
 
 
@@ -570,7 +570,7 @@ def _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, wor
             f"{len(plan.series)} series x 8 bytes), over max_output_mb = {max_output_mb:,.0f} MB; keep fewer series "
             "(outputs=...), fewer output times or subjects, or raise max_output_mb")
     path = _choose_path(model, plan)
-    out = {s: np.empty((t.size, N)) for s in plan.series} if allocate else {}
+    out = np.empty((t.size, len(plan.series), N)) if allocate else None
     work = _Work(model, plan, subjects, t, out, path, lig_u=_ligand_arrays(model, plan))
     lag_pk = subjects.lag_model()
     state, _, lag_all = _events(lag_pk, doses, lag_pk.n_subjects)
@@ -632,19 +632,17 @@ def _mesh(work: _Work, members, lag_row, state, rtol, atol, max_nodes) -> np.nda
     kon, koff = _kinetic_rates(model, plan, work.lig_u)          # (L_u, R_k)
     R = len(plan.kinetic)
     linear = model.pk.is_linear
+    mesh_states = MeshStates(pk_p.matrix(), nodes, inp) if linear else None
 
     def ce_fn(times):
-        if linear:
-            ce = solve_linear(pk_p.matrix(), times, inp, observe=eff_rows)      # (n_p, T, L_u)
+        if linear:      # exact, from the node states of the base mesh (few distinct offsets inside steps)
+            ce = mesh_states.at(times, observe=eff_rows)                         # (n_p, T, L_u)
         else:
             ce = np.moveaxis(_ode_states(pk_p, np.asarray(times), inp, eff_rows), 0, -1).transpose(1, 0, 2)
-        ce = np.maximum(ce, 0.0)
-        return np.concatenate([ce] * R, axis=0)
+        return np.maximum(ce, 0.0)
 
-    kon_b = np.repeat(kon.T, pilot.size, axis=0)                   # (R n_p, L_u)
-    koff_b = np.repeat(koff.T, pilot.size, axis=0)
-    nodes = _binding.adapt_nodes(nodes, ce_fn, kon_b, koff_b, breakpoints_h=breaks, max_step_h=h, rtol=rtol,
-                                 atol=atol)
+    nodes = _binding.adapt_nodes(nodes, ce_fn, kon.T, koff.T, breakpoints_h=breaks, max_step_h=h, rtol=rtol,
+                                 atol=atol, groups=R)
     if nodes.size > max_nodes:
         raise PharmsimError(f"the adapted integration mesh has {nodes.size:,} nodes, over max_nodes = {max_nodes:,}; "
                             "loosen rtol/atol, shorten the time span or raise max_nodes")
@@ -732,113 +730,124 @@ def _ode_steps(pk: PKModel, nodes, inp: Inputs, rows, inside_rows):
 
 
 class _Writer:
-    """Turns the states (and occupancies) at a node into the requested outputs of one chunk."""
+    """Turns the states (and occupancies) at a node into the requested outputs of one chunk.
+
+    All series live in one (T, S, N) block (``work.out``); at an output node each kind of output is written
+    with one vectorised assignment: concentrations, effect sites, the occupancy of every (receptor, ligand)
+    pair (kinetic ones gathered from the binding state, equilibrium ones by Gaddum), and the responses of
+    every endpoint at once, ``S = TAU @ occupancy`` (operational model), or the tolerance read-outs.
+    """
 
     def __init__(self, work: _Work, idx, conc_c, eff_c, inv_V, mw):
-        self.work = work
-        self.idx = idx
-        self.sl = slice(int(idx[0]), int(idx[-1]) + 1) if idx.size and np.all(np.diff(idx) == 1) else idx
         model, plan = work.model, work.plan
-        self.conc_c, self.eff_c, self.inv_V, self.mw = conc_c, eff_c, inv_V, mw
+        self.work = work
+        self.sl = slice(int(idx[0]), int(idx[-1]) + 1) if idx.size and np.all(np.diff(idx) == 1) else idx
         self.out = work.out
-        self.lig_u = work.lig_u
-        self.receptors = plan.receptors
-        self.kin_index = {r: j for j, r in enumerate(plan.kinetic)}
-        eff_pos = {c: len(conc_c) + i for i, c in enumerate(eff_c)}
-        # per receptor: (positions of its ligands in lig_u, their effect rows in x, K for equilibrium)
-        self.at = {}
-        for r in self.receptors:
+        col = {(sp.quantity, sp.compound, sp.receptor, sp.endpoint): j for j, sp in enumerate(plan.series)}
+        self.inv_V = inv_V
+        # concentrations: rows of x[:n_conc] and their columns
+        self.c_rows = [i for i, c in enumerate(conc_c) if ("plasma_conc", c, "-", "-") in col]
+        self.c_cols = [col[("plasma_conc", conc_c[i], "-", "-")] for i in self.c_rows]
+        self.m_rows = [i for i, c in enumerate(conc_c) if ("plasma_conc_mass", c, "-", "-") in col]
+        self.m_cols = [col[("plasma_conc_mass", conc_c[i], "-", "-")] for i in self.m_rows]
+        self.m_fac = np.array([mw[conc_c[i]] / 1000.0 for i in self.m_rows])[:, None]
+        off = len(conc_c)
+        self.e_rows = [off + i for i, c in enumerate(eff_c) if ("effect_conc_unbound", c, "-", "-") in col]
+        self.e_cols = [col[("effect_conc_unbound", eff_c[i - off], "-", "-")] for i in self.e_rows]
+        # occupancy pairs: kinetic (gathered from B) first, then equilibrium receptors (Gaddum)
+        eff_pos = {c: off + i for i, c in enumerate(eff_c)}
+        lig_u = work.lig_u
+        self.pairs: list[tuple[str, str]] = []
+        kin_l, kin_r = [], []
+        for j, r in enumerate(plan.kinetic):
+            for lig in model.ligands_at(r):
+                self.pairs.append((r, lig.name))
+                kin_l.append(lig_u.index(lig.name))
+                kin_r.append(j)
+        self.kin_l, self.kin_r = np.array(kin_l, dtype=int), np.array(kin_r, dtype=int)
+        self.eq = []
+        for r in plan.receptors:
+            if r in plan.kinetic:
+                continue
             ligs = model.ligands_at(r)
-            self.at[r] = ([self.lig_u.index(lig.name) for lig in ligs], [eff_pos[lig.name] for lig in ligs],
-                          np.array([lig.K_nM for lig in ligs])[:, None], [lig.name for lig in ligs])
-        self.eps = []
-        for ep in plan.endpoints:
-            ligs = model.ligands_at(ep.receptor)
-            tau = np.array([lig.efficacy for lig in ligs]) * ep.gain * ep.receptor_fraction
-            arr = np.array([0.0 if lig.arrestin_efficacy is None else lig.arrestin_efficacy for lig in ligs])
-            self.eps.append((ep, tau[:, None], arr[:, None]))
-        self.specs = {}
-        for s in plan.series:
-            self.specs.setdefault((s.quantity, s.compound, s.receptor, s.endpoint), s)
-        self.steppers: dict = {}
-        self.prev_t = None
+            self.eq.append(([eff_pos[lig.name] for lig in ligs], np.array([lig.K_nM for lig in ligs])[:, None]))
+            self.pairs += [(r, lig.name) for lig in ligs]
+        self.o_rows = [i for i, (r, c) in enumerate(self.pairs) if ("occupancy", c, r, "-") in col]
+        self.o_cols = [col[("occupancy", self.pairs[i][1], self.pairs[i][0], "-")] for i in self.o_rows]
+        # endpoints: S = TAU @ occupancy (n_ep, N); arrestin weights for the desensitising stimulus
+        eps = plan.endpoints
+        self.TAU = np.zeros((len(eps), len(self.pairs)))
+        self.ARR = np.zeros_like(self.TAU)
+        for e, ep in enumerate(eps):
+            for lig in model.ligands_at(ep.receptor):
+                i = self.pairs.index((ep.receptor, lig.name))
+                self.TAU[e, i] = lig.efficacy * ep.gain * ep.receptor_fraction
+                self.ARR[e, i] = 0.0 if lig.arrestin_efficacy is None else lig.arrestin_efficacy
+        self.Em = np.array([ep.Em for ep in eps])[:, None]
+        self.slope = np.array([ep.n for ep in eps])[:, None]
+        self.hyperbolic = bool(np.all(self.slope == 1.0))
+        self.r_cols = {}
+        quantities = ("response",) + (_TOLERANCE_QUANTITIES if plan.tolerance else ())
+        for q in quantities:
+            rows = [e for e, ep in enumerate(eps) if (q, "all", ep.receptor, ep.name) in col]
+            if rows:
+                self.r_cols[q] = (rows, [col[(q, "all", eps[e].receptor, eps[e].name)] for e in rows])
+        self.stepper = None
 
-    def _put(self, key, row, values):
-        s = self.specs.get(key)
-        if s is not None:
-            self.out[s][row, self.sl] = values
+    def _occupancy(self, x, B):
+        parts = []
+        if self.kin_l.size:
+            parts.append(B[self.kin_l, self.kin_r])                             # (n_kin_pairs, n)
+        for erows, K in self.eq:
+            ratio = np.maximum(x[erows], 0.0) / K
+            parts.append(ratio / (1.0 + ratio.sum(axis=0, keepdims=True)))      # Gaddum
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
-    def _occupancy(self, r, x, B):
-        pos, erows, K, _ = self.at[r]
-        if B is not None and r in self.kin_index:
-            return B[pos, self.kin_index[r]]                                    # (L_r, n)
-        ce = np.maximum(x[erows], 0.0)
-        ratio = ce / K
-        return ratio / (1.0 + ratio.sum(axis=0, keepdims=True))                 # Gaddum
+    def _write(self, row, x, occ, reads):
+        out, sl = self.out, self.sl
+        if self.c_rows or self.m_rows:
+            C = x[:self.inv_V.shape[0]] * self.inv_V
+            if self.c_rows:
+                out[row, self.c_cols, sl] = C[self.c_rows]
+            if self.m_rows:
+                out[row, self.m_cols, sl] = C[self.m_rows] * self.m_fac
+        if self.e_rows:
+            out[row, self.e_cols, sl] = np.maximum(x[self.e_rows], 0.0)
+        if self.o_rows:
+            out[row, self.o_cols, sl] = occ[self.o_rows]
+        if not self.r_cols:
+            return
+        if reads is None:
+            S = self.TAU @ occ
+            if not self.hyperbolic:
+                S = S**self.slope
+            reads = {"response": self.Em * S / (1.0 + S)}
+        for q, (rows, cols) in self.r_cols.items():
+            out[row, cols, sl] = reads[q][rows]
 
     def node(self, row, x):
         """Exact-at-outputs: every call is an output time."""
-        self._concentrations(row, x)
-        for r in self.receptors:
-            occ = self._occupancy(r, x, None)
-            self._occ_out(r, row, occ)
-            self._responses(r, row, occ, None)
-
-    def _concentrations(self, row, x):
-        for i, c in enumerate(self.conc_c):
-            C = x[i] * self.inv_V[i]
-            self._put(("plasma_conc", c, "-", "-"), row, C)
-            self._put(("plasma_conc_mass", c, "-", "-"), row, C * self.mw[c] / 1000.0)
-        off = len(self.conc_c)
-        for i, c in enumerate(self.eff_c):
-            self._put(("effect_conc_unbound", c, "-", "-"), row, np.maximum(x[off + i], 0.0))
-
-    def _occ_out(self, r, row, occ):
-        for j, c in enumerate(self.at[r][3]):
-            self._put(("occupancy", c, r, "-"), row, occ[j])
-
-    def _responses(self, r, row, occ, tol_read):
-        for ep, tau, _ in self.eps:
-            if ep.receptor != r:
-                continue
-            if tol_read is not None:
-                for q, v in tol_read[ep.name].items():
-                    if row is not None:
-                        self._put((q, "all", r, ep.name), row, v)
-                continue
-            S = (occ * tau).sum(axis=0)
-            if ep.n == 1.0:
-                E = ep.Em * S / (1.0 + S)
-            else:
-                Sn = S**ep.n
-                E = ep.Em * Sn / (1.0 + Sn)
-            self._put(("response", "all", r, ep.name), row, E)
+        self._write(row, x, self._occupancy(x, None) if self.pairs else None, None)
 
     def stream_node(self, k, x, B, row, nodes):
         """Streaming / ODE: called at every node; ``row`` is the output row when the node is an output time."""
         plan = self.work.plan
-        occs = {}
-        if plan.tolerance or row is not None:
-            occs = {r: self._occupancy(r, x, B) for r in self.receptors}
+        if not plan.tolerance and row is None:
+            return
+        occ = self._occupancy(x, B) if self.pairs else None
         reads = None
         if plan.tolerance:
-            reads = {}
-            params = self.work.model.tolerance
-            for ep, tau, arr in self.eps:
-                occ = occs[ep.receptor]
-                s_g, s_des = stimuli(params, occ.T, tau[:, 0], arr[:, 0])
-                st = self.steppers.get(ep.name)
-                if st is None:
-                    st = self.steppers[ep.name] = ToleranceStepper(params, s_g, s_des, Em=ep.Em)
-                else:
-                    st.step(float(nodes[k] - nodes[k - 1]), s_g, s_des)
-                reads[ep.name] = st.read()
-        if row is None:
-            return
-        self._concentrations(row, x)
-        for r in self.receptors:
-            self._occ_out(r, row, occs[r])
-            self._responses(r, row, occs[r], reads)
+            s_g = self.TAU @ occ
+            mech = self.work.model.tolerance.mechanism
+            s_des = s_g if mech == "gprotein" else (self.ARR @ occ if mech == "arrestin" else
+                                                     0.5 * (self.ARR @ occ + s_g))
+            if self.stepper is None:
+                self.stepper = ToleranceStepper(self.work.model.tolerance, s_g, s_des, Em=self.Em)
+            else:
+                self.stepper.step(float(nodes[k] - nodes[k - 1]), s_g, s_des)
+            reads = self.stepper.read()
+        if row is not None:
+            self._write(row, x, occ, reads)
 
 
 # ------------------------------------------------------------------------------------------------ PK alone

@@ -220,9 +220,9 @@ class ToleranceStepper:
     same numbers.
     """
 
-    def __init__(self, params: ToleranceParams, s_gprotein, s_des, *, Em: float = 1.0, d0=0.0, w0=0.0):
+    def __init__(self, params: ToleranceParams, s_gprotein, s_des, *, Em=1.0, d0=0.0, w0=0.0):
         self.params = params
-        self.Em = float(Em)
+        self.Em = np.asarray(Em, dtype=float)       # a number, or one per row of the stimuli
         n = np.shape(s_gprotein)
         self.D = np.broadcast_to(np.asarray(d0, dtype=float), n).astype(float)
         self.s_g = np.asarray(s_gprotein, dtype=float).copy()
