@@ -202,3 +202,28 @@ def test_step_key_is_relative_and_halving_is_exact():
     for x in h:
         assert step_key(x) / 2 == step_key(x / 2)
     assert step_key(0.0) == 0.0
+
+
+def test_mesh_states_match_solve_linear_by_both_evaluations():
+    """MeshStates evaluates times inside mesh steps from the marched node states, through the eigen-
+    decomposition (every offset at once) or, for ill-conditioned eigenvectors or infusions, one exponential per
+    offset; both agree with solve_linear."""
+    from pharmsim.linear import MeshStates
+
+    A = np.array([[-1.5, 0, 0, 0], [1.5, -0.5, 0.2, 0], [0, 0.3, -0.2, 0], [0, 0.4, 0, -0.4]])
+    nodes = np.array([0.0, 0.5, 1.0, 3.0, 5.0])
+    inp = Inputs(bolus_time_h=[0.0, 3.0], bolus_state=[0, 0], bolus_amount=[100.0, 50.0])
+    t = np.array([0.1, 0.25, 0.5, 0.77, 2.0, 3.0, 3.4, 4.999, 5.0])
+    ref = solve_linear(A, t, inp)
+    ms = MeshStates(A, nodes, inp)
+    assert all(e is not None for e in ms._eig)
+    np.testing.assert_allclose(ms.at(t), ref, rtol=1e-11, atol=1e-12)
+    defective = np.array([[-1.0, 0, 0], [1.0, -1.0, 0], [0, 1.0, -1.0]])      # a triple eigenvalue
+    inp3 = Inputs(bolus_time_h=[0.0], bolus_state=[0], bolus_amount=[10.0])
+    ms3 = MeshStates(defective, nodes, inp3)
+    assert ms3._eig[0] is None                                                  # falls back to exponentials
+    np.testing.assert_allclose(ms3.at(t), solve_linear(defective, t, inp3), rtol=1e-12, atol=1e-13)
+    inf = Inputs(infusion_start_h=[0.5], infusion_end_h=[3.0], infusion_state=[1], infusion_rate=[7.0])
+    np.testing.assert_allclose(MeshStates(A, nodes, inf).at(t), solve_linear(A, t, inf), rtol=1e-11, atol=1e-12)
+    with pytest.raises(PharmsimError, match="every dosing event time must be a node"):
+        MeshStates(A, [0.0, 1.0], Inputs(bolus_time_h=[0.3], bolus_state=[0], bolus_amount=[1.0]))
