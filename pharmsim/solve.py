@@ -46,6 +46,7 @@ Not for: building models (:mod:`pharmsim.model`, :mod:`pharmsim.catalog`), drawi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -61,7 +62,8 @@ from .result import Result, Series
 from .tolerance import ToleranceStepper
 from .validate import PharmsimError, require_finite, require_positive, suggest
 
-__all__ = ["OUTPUT_QUANTITIES", "PATHS", "Outputs", "PKSolution", "check_run", "simulate", "solve_pk"]
+__all__ = ["OUTPUT_QUANTITIES", "PATHS", "Outputs", "PKSolution", "check_run", "series_label", "simulate",
+           "solve_pk"]
 
 #: Every output quantity, with its unit.
 OUTPUT_QUANTITIES = {
@@ -443,7 +445,8 @@ def _ligand_arrays(model: Model, plan: _Plan):
 
 def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, rtol: float = 1e-5,
              atol: float = 1e-10, chunk_size: int | None = None, workers: int = 1, progress=None,
-             max_output_mb: float = MAX_OUTPUT_MB, max_nodes: int = MAX_NODES, strict: bool = True) -> Result:
+             max_output_mb: float = MAX_OUTPUT_MB, max_nodes: int = MAX_NODES, strict: bool = True,
+             summaries=None, scheduler=None, seed=0):
     """Simulate ``model`` with ``doses`` on the output times ``t_h`` (h), for one subject or a population.
 
     Parameters
@@ -478,14 +481,32 @@ def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, 
     strict : bool
         Every ``omega`` name of a Population must be a parameter of the model (default); ``False`` applies
         only the names the model has (one population shared by arms with different compounds).
+    summaries : pharmsim.summaries.Summaries, optional
+        Keep only these population summaries (per-time mean, SD, quantiles with a stated error bound,
+        per-subject scalars, a few sampled trajectories), chunk by chunk: memory independent of N. Returns a
+        :class:`pharmsim.summaries.SummaryResult` whose series are labelled ``quantity/compound/receptor/endpoint``.
+        Chunks are of ``chunk_size`` subjects (default 5,000) whatever ``workers`` or ``scheduler`` are, so the
+        result is the same for any of them.
+    scheduler : dask.distributed.Client, optional
+        With ``summaries``: run the chunks on this Dask cluster (the mesh is adapted here, once); the partial
+        summaries are merged in subject order exactly as a local run merges them.
+    seed : int or numpy.random.SeedSequence
+        Which subjects' full trajectories ``summaries`` keeps (chosen from N before the run).
 
     Returns
     -------
     Result
         Per subject and output time the requested series (plasma concentrations in nM and ng/mL, unbound
         effect-site concentrations, occupancy of each ligand at each receptor, each endpoint's response, and
-        with tolerance the desensitised fraction, counter-adaptation, net signal and withdrawal), and notes.
+        with tolerance the desensitised fraction, counter-adaptation, net signal and withdrawal), and notes;
+        a SummaryResult with ``summaries``.
     """
+    if summaries is not None:
+        return _simulate_summaries(model, doses, t_h, population, outputs, rtol, atol, chunk_size, workers,
+                                   progress, max_nodes, strict, summaries, scheduler, seed, max_output_mb)
+    if scheduler is not None:
+        raise PharmsimError("scheduler= runs streamed summaries on a cluster: give summaries=Summaries(...) too "
+                            "(full trajectories of every subject stay in this process)")
     work, groups, state, opts = _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, workers,
                                          max_output_mb, max_nodes, strict)
     t, chunk, workers = work.t, opts["chunk"], opts["workers"]
@@ -515,6 +536,144 @@ def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, 
     series = tuple(Series(quantity=s.quantity, compound=s.compound, receptor=s.receptor, endpoint=s.endpoint,
                           unit=s.unit, values=work.out[:, j, :].T) for j, s in enumerate(work.plan.series))
     return Result(t_h=t, series=series, notes=tuple(dict.fromkeys(notes)))
+
+
+def series_label(spec) -> str:
+    """``'quantity/compound/receptor/endpoint'``: how streamed summaries name a series."""
+    return f"{spec.quantity}/{spec.compound}/{spec.receptor}/{spec.endpoint}"
+
+
+@dataclass
+class _ChunkSubjects:
+    """The subjects of one chunk as plain arrays (what a remote worker receives instead of the population)."""
+
+    pk: PKModel
+    amounts: np.ndarray
+    doses: Doses
+
+    def pk_for(self, idx):
+        return self.pk
+
+    def amounts_for(self, idx):
+        return self.amounts
+
+
+def _chunk_partial(work: _Work, idx: np.ndarray, lag_row, state, acc, start: int):
+    """One chunk's partial summaries: simulate it into a local block and hand the block to ``acc``."""
+    block = np.empty((work.t.size, len(work.plan.series), idx.size))
+    _run_chunk(work, idx, lag_row, state, out=block)
+    return acc.chunk(start, {series_label(sp): block[:, j, :].T for j, sp in enumerate(work.plan.series)})
+
+
+def _remote_chunk(payload):
+    """A Dask task: the chunk's arrays arrive in ``payload``; nothing else of the population is shipped."""
+    work, idx, lag_row, state, acc, start = payload
+    return _chunk_partial(work, np.arange(idx.size), lag_row, state, acc, start)
+
+
+def _simulate_summaries(model, doses, t_h, population, outputs, rtol, atol, chunk_size, workers, progress,
+                        max_nodes, strict, summaries, scheduler, seed, max_output_mb):
+    from dataclasses import replace as _replace
+
+    from .summaries import Summaries, SummaryAccumulator
+
+    if not isinstance(summaries, Summaries):
+        raise PharmsimError(f"summaries must be a pharmsim.summaries.Summaries(...); got {type(summaries).__name__}")
+    chunk_size = 5_000 if chunk_size is None else chunk_size
+    work, groups, state, opts = _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, workers,
+                                         1e300, max_nodes, strict, allocate=False)
+    N = work.subjects.n
+    labels = [series_label(sp) for sp in work.plan.series]
+    acc = SummaryAccumulator(summaries, work.t, labels, N, seed=seed)
+    chunk = opts["chunk"]
+    # at most this many chunks are simulated (or their partials waiting for an earlier one) at a time
+    in_flight = max(2, 2 * (_cluster_workers(scheduler) if scheduler is not None else opts["workers"]))
+    need_mb = (in_flight * (work.t.size * len(labels) * chunk * 8 + acc.nbytes_bound(chunk))
+               + acc.nbytes_bound(N)) / 2**20
+    if need_mb > max_output_mb:
+        raise PharmsimError(
+            f"streamed summaries would hold about {need_mb:,.0f} MB ({in_flight} chunk(s) of {chunk:,} subjects x "
+            f"{work.t.size:,} times x {len(labels)} series with their partial summaries, and the per-subject "
+            f"scalars of {N:,} subjects), over max_output_mb = {max_output_mb:,.0f} MB; use a smaller chunk_size, "
+            "fewer series (outputs=) or scalars, a coarser quantile_error or value_range in Summaries, or raise "
+            "max_output_mb")
+    folded = _Fold(acc)
+    for members, lag_row in groups:
+        if work.path != "exact-at-outputs":
+            work.nodes = _mesh(work, members, lag_row, state, opts["rtol"], opts["atol"], opts["max_nodes"])
+            work.keep = np.zeros(work.nodes.size, dtype=bool)
+            work.keep[_binding.node_index(work.nodes, work.t)] = True
+        blocks = [members[i:i + chunk] for i in range(0, members.size, chunk)]
+        if scheduler is not None:
+            from distributed import as_completed
+
+            light = _replace(work, subjects=None, out=None)
+
+            def submit(idx, light=light, lag_row=lag_row):
+                sub = _ChunkSubjects(work.subjects.pk_for(idx), work.subjects.amounts_for(idx), work.subjects.doses)
+                return scheduler.submit(_remote_chunk, (_replace(light, subjects=sub), idx, lag_row, state, acc,
+                                                        int(idx[0])), pure=False)
+
+            todo = iter(blocks)
+            running = as_completed([submit(idx) for idx in itertools.islice(todo, in_flight)])
+            for future in running:
+                part = future.result()
+                folded.add(part)
+                if progress is not None:
+                    progress(part.n)
+                nxt = next(todo, None)
+                if nxt is not None:
+                    running.add(submit(nxt))
+        elif opts["workers"] > 1 and len(blocks) > 1:
+            with ThreadPoolExecutor(opts["workers"]) as ex:
+                window = in_flight
+                for start in range(0, len(blocks), window):
+                    futures = [ex.submit(_chunk_partial, work, idx, lag_row, state, acc, int(idx[0]))
+                               for idx in blocks[start:start + window]]
+                    for f, idx in zip(futures, blocks[start:start + window], strict=True):
+                        folded.add(f.result())
+                        if progress is not None:
+                            progress(idx.size)
+        else:
+            for idx in blocks:
+                folded.add(_chunk_partial(work, idx, lag_row, state, acc, int(idx[0])))
+                if progress is not None:
+                    progress(idx.size)
+    return folded.result()
+
+
+class _Fold:
+    """Partial summaries folded in subject order as they arrive (out-of-order ones wait): the same sequence of
+    combinations whatever the number of workers, so the result is too."""
+
+    def __init__(self, acc):
+        self.acc, self.pending, self.running, self.next = acc, {}, None, 0
+        self.scalars: list[np.ndarray] = []       # per-subject columns, joined once at the end (not per fold)
+
+    def add(self, part) -> None:
+        from dataclasses import replace as _replace
+
+        self.pending[part.start] = part
+        while self.next in self.pending:
+            p = self.pending.pop(self.next)
+            self.scalars.append(p.scalars)
+            p = _replace(p, scalars=p.scalars[:, :0])
+            self.running = p if self.running is None else self.acc.combine(self.running, p)
+            self.next = p.start + p.n
+
+    def result(self):
+        from dataclasses import replace as _replace
+
+        if self.pending or self.running is None:
+            raise PharmsimError("internal: streamed summaries are missing a chunk")      # pragma: no cover
+        return self.acc.finalize(_replace(self.running, scalars=np.concatenate(self.scalars, axis=1)))
+
+
+def _cluster_workers(client) -> int:
+    try:
+        return max(1, len(client.scheduler_info().get("workers", {})))
+    except Exception:                      # a scheduler without workers' info: assume one
+        return 1
 
 
 def check_run(model: Model, doses: Doses, t_h, *, population=None, outputs=None, max_output_mb=MAX_OUTPUT_MB,
@@ -661,12 +820,15 @@ def _kinetic_rates(model: Model, plan: _Plan, lig_u) -> tuple[np.ndarray, np.nda
     return kon, koff
 
 
-def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state) -> None:
-    """Fill ``work.out[...][:, idx]`` for the subjects ``idx``."""
+def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | None = None, amounts=None,
+               out: np.ndarray | None = None) -> None:
+    """Fill the outputs of the subjects ``idx``: ``work.out[:, :, idx]``, or the block ``out`` (T, S, n) of a
+    chunk (summaries, remote workers), with that chunk's PK model ``pk`` and dose amounts when given."""
     model, plan, t = work.model, work.plan, work.t
-    pk = work.subjects.pk_for(idx)
+    pk = work.subjects.pk_for(idx) if pk is None else pk
+    amounts = work.subjects.amounts_for(idx) if amounts is None else amounts
     _, F, _ = _events(pk, work.subjects.doses, idx.size)
-    inp = _inputs(work.subjects.doses, state, work.subjects.amounts_for(idx), F, lag_row, float(t[-1]))
+    inp = _inputs(work.subjects.doses, state, amounts, F, lag_row, float(t[-1]))
     n = idx.size
     p = {k: np.broadcast_to(v, (n,)) for k, v in pk.parameters.items()}
     central = pk.central_states()
@@ -676,7 +838,8 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state) -> None:
     rows = [central[c] for c in conc_c] + [effect[c] for c in eff_c]
     inv_V = np.stack([1.0 / p[f"{c}.V_L"] for c in conc_c]) if conc_c else np.zeros((0, n))
     mw = {c: model.pk.compound(c).molar_mass_g_per_mol for c in conc_c}
-    writer = _Writer(work, idx, conc_c, eff_c, inv_V, mw)
+    writer = _Writer(work, idx if out is None else np.arange(idx.size), conc_c, eff_c, inv_V, mw,
+                     work.out if out is None else out)
     if work.path == "exact-at-outputs":
         for k, (_, x) in enumerate(iter_linear(pk.matrix(), t, inp, observe=rows)):
             writer.node(k, x)
@@ -738,11 +901,11 @@ class _Writer:
     every endpoint at once, ``S = TAU @ occupancy`` (operational model), or the tolerance read-outs.
     """
 
-    def __init__(self, work: _Work, idx, conc_c, eff_c, inv_V, mw):
+    def __init__(self, work: _Work, idx, conc_c, eff_c, inv_V, mw, out: np.ndarray):
         model, plan = work.model, work.plan
         self.work = work
         self.sl = slice(int(idx[0]), int(idx[-1]) + 1) if idx.size and np.all(np.diff(idx) == 1) else idx
-        self.out = work.out
+        self.out = out
         col = {(sp.quantity, sp.compound, sp.receptor, sp.endpoint): j for j, sp in enumerate(plan.series)}
         self.inv_V = inv_V
         # concentrations: rows of x[:n_conc] and their columns
