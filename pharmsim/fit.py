@@ -12,6 +12,10 @@ and one result type, :class:`FitResult`:
   (epsilon, K_A) and system (R0/K_E, Em, n) apart.
 - :func:`fit_profiles` - any concentration-time model given as a callable ``predict(values) -> array``
   aligned with the data rows, with additive, proportional or log-normal residual error.
+- :func:`fit_pk_profiles` - a pharmsim PK model (:class:`pharmsim.pk.PKModel`) fitted to the concentration-time
+  profiles of one or several subjects: any free subset of its parameters, with bounds and log scales by
+  parameter kind; :func:`pk_predictor` builds the ``predict`` callable of :func:`fit_profiles` from the model,
+  ``predict(values) = solve_pk(pk_model.with_parameters(values), t, doses).conc_nM(compound)``.
 
 Statistics
 ----------
@@ -68,8 +72,8 @@ References
 
 Not for: mixed-effects (population) estimation - :func:`fit_profiles` pools subjects with one set of
 parameters and one residual SD, it does not estimate between-subject variability; Bayesian inference or
-priors; choosing which published value to use (see :mod:`pharmsim.library`); building a PK model's
-``predict`` (an adapter from :mod:`pharmsim.pk` models belongs next to the model); and simulation.
+priors; choosing which published value to use (see :mod:`pharmsim.library`); and simulation (the PK adapter
+calls :func:`pharmsim.solve.solve_pk`, it does not solve anything itself).
 This software is for teaching and research, not dosing advice.
 """
 
@@ -100,6 +104,9 @@ __all__ = [
     "fit_hill",
     "fit_operational",
     "fit_profiles",
+    "PKPredictor",
+    "pk_predictor",
+    "fit_pk_profiles",
 ]
 
 #: Confidence-interval methods accepted by ``ci=``.
@@ -1479,3 +1486,291 @@ def fit_profiles(data: pd.DataFrame, predict: Callable[[Mapping[str, float]], np
             "lines": group, "markers": [group[0]], "title": f"Concentration-time fit ({error} error)",
             "xlabel": "time (h)", "ylabel": "concentration (nM)"}
     return _emit(_assemble("profiles", [sol], methods, level, error, resid, curves.reset_index(drop=True), spec))
+
+
+# --------------------------------------------------------------------------------------------------
+# pharmsim PK models: the predict of fit_profiles, and the fit
+# --------------------------------------------------------------------------------------------------
+
+#: Default scale and bounds of a free PK parameter by its kind (:data:`pharmsim.pk.KINDS`), when
+#: :func:`fit_pk_profiles` is given ``None`` for it: (log scale, low, high).
+PK_DEFAULT_SCALES = {
+    "clearance": (True, 0.0, math.inf), "volume": (True, 0.0, math.inf), "rate": (True, 0.0, math.inf),
+    "concentration": (True, 0.0, math.inf), "amount_rate": (True, 0.0, math.inf),
+    "bioavailability": (True, 0.0, math.inf), "fraction": (False, 0.0, 1.0), "time": (False, 0.0, math.inf),
+}
+
+
+def _pk_of(model):
+    """The PKModel of a PKModel or a pharmsim Model (its ``.pk``), checked to be one typical subject."""
+    from .model import Model
+    from .pk import PKModel
+
+    pk = model.pk if isinstance(model, Model) else model
+    if not isinstance(pk, PKModel):
+        raise PharmsimError(f"pk_model must be a pharmsim PKModel (or a Model, whose .pk is used); got "
+                            f"{type(model).__name__}")
+    if pk.n_subjects != 1:
+        raise PharmsimError(f"pk_model must have one value per parameter (one typical subject) to be fitted; got "
+                            f"per-subject arrays for {pk.n_subjects} subjects (use pk_model.subset([i]))")
+    return pk
+
+
+def _dose_groups(doses, subjects: Sequence[str], pk) -> dict[str, object]:
+    """``{subject: Doses}``: one Doses for every subject, or a mapping subject -> Doses (keys compared as str)."""
+    from .dosing import Doses
+
+    def check(d, where):
+        if not isinstance(d, Doses) or d.n_events == 0:
+            raise PharmsimError(f"doses{where} must be a non-empty pharmsim Doses (dose(), regimen(), "
+                                f"Product.doses()); got {d!r}")
+        if d.n_subjects != 1:
+            raise PharmsimError(f"doses{where} must hold one amount per event (one subject); got amounts for "
+                                f"{d.n_subjects} subjects - give a mapping subject -> Doses instead")
+        for c, route in dict.fromkeys(zip(d.compound, d.route, strict=True)):
+            if c not in pk.compound_ids:
+                raise PharmsimError(f"doses{where} name {c!r}, which is not a compound of pk_model "
+                                    f"{list(pk.compound_ids)}{suggest(c, pk.compound_ids)}")
+            pk.route_state(c, route)
+        return d
+
+    if isinstance(doses, Mapping):
+        given = {str(k): v for k, v in doses.items()}
+        missing = [s for s in subjects if s not in given]
+        if missing:
+            raise PharmsimError(f"doses must give a Doses for every subject in data; missing subject {missing[0]!r}"
+                                f"{suggest(missing[0], given)} (doses has {', '.join(map(repr, given))})")
+        return {s: check(given[s], f"[{s!r}]") for s in subjects}
+    d = check(doses, "")
+    return dict.fromkeys(subjects, d)
+
+
+class PKPredictor:
+    """``predict(values)``: the concentration (nM) a pharmsim PK model gives at each data row.
+
+    Built by :func:`pk_predictor`; pass it to :func:`fit_profiles`. For parameter values ``values`` (a mapping
+    holding exactly :attr:`parameter_names`) it solves ``pk_model.with_parameters(values)`` once per distinct
+    dosing history (:func:`pharmsim.solve.solve_pk`: exact matrix exponential for linear models, LSODA for
+    saturable ones) at the data's times and returns the total plasma concentration
+    ``C = A_central / V`` of each row's compound, in row order.
+
+    Attributes
+    ----------
+    parameter_names : tuple of str
+        The PK parameters ``predict`` reads (the rest keep the model's values).
+    pk_model : PKModel
+        The model whose other parameters stay fixed.
+    """
+
+    def __init__(self, pk, parameter_names: tuple[str, ...], groups: list, n_rows: int):
+        self.pk_model = pk
+        self.parameter_names = parameter_names
+        self._groups = groups          # [(doses, sorted times, [(compound, subject in doses, rows, time index)])]
+        self._n = n_rows
+
+    def model(self, values: Mapping[str, float]):
+        """The PK model with ``values`` put in (checked by :class:`pharmsim.pk.PKModel`)."""
+        return self.pk_model.with_parameters({k: float(values[k]) for k in self.parameter_names})
+
+    def __call__(self, values: Mapping[str, float]) -> np.ndarray:
+        from .solve import solve_pk
+
+        pk = self.model(values)
+        out = np.empty(self._n)
+        for doses, times, parts in self._groups:
+            sol = solve_pk(pk, times, doses)
+            conc = {}
+            for compound, k, rows, ti in parts:
+                if compound not in conc:
+                    conc[compound] = sol.conc_nM(compound)
+                out[rows] = conc[compound][k, ti]
+        return out
+
+    def __repr__(self) -> str:
+        return f"PKPredictor({', '.join(self.parameter_names)}; {self._n} rows)"
+
+
+def pk_predictor(pk_model, doses, data: pd.DataFrame, parameters: Sequence[str], *,
+                 compound: str | None = None) -> PKPredictor:
+    """The ``predict`` callable of :func:`fit_profiles` for a pharmsim PK model.
+
+    ``predict(values)[i] = solve_pk(pk_model.with_parameters(values), t, doses_s).conc_nM(c_i)[t_i]``: the
+    total plasma concentration (nM) of row i's compound c_i, for row i's subject s (dosed ``doses_s``) at its
+    time t_i. The equations are those of :mod:`pharmsim.pk`; solving is :func:`pharmsim.solve.solve_pk`.
+
+    Parameters
+    ----------
+    pk_model : PKModel or Model
+        The model (of a Model, its ``.pk``), one typical subject (scalar parameters). Parameters not in
+        ``parameters`` keep its values.
+    doses : Doses or mapping subject -> Doses
+        One dosing history for every subject, or one per subject (keys compared as strings with the data's
+        ``subject`` labels). Amounts in nmol, as :func:`pharmsim.dosing.dose` makes them.
+    data : pandas.DataFrame
+        ``subject``, ``time_h`` (>= 0) and, if the profiles are of several compounds, ``compound`` (ids of
+        ``pk_model``); the rows in the order :func:`fit_profiles` will use.
+    parameters : sequence of str
+        The PK parameter names ``predict`` reads (:attr:`pharmsim.pk.PKModel.parameter_info`, e.g.
+        ``'MG.CL_L_per_h'``, ``'MG.tea.ka_per_h'``).
+    compound : str, optional
+        The compound measured, when ``data`` has no ``compound`` column (default: the model's only compound).
+
+    Returns
+    -------
+    PKPredictor
+        Callable, with ``parameter_names`` (so :func:`fit_profiles` checks its ``params`` against them).
+
+    Raises
+    ------
+    PharmsimError
+        A model with per-subject parameters, unknown parameter or compound names (with the nearest),
+        missing columns, negative or non-finite times, doses naming compounds or routes the model lacks,
+        a subject without doses.
+    """
+    pk = _pk_of(pk_model)
+    if isinstance(parameters, str) or not isinstance(parameters, Iterable):
+        raise PharmsimError(f"parameters must be a sequence of PK parameter names; got {parameters!r}")
+    names = tuple(parameters)
+    if not names:
+        raise PharmsimError("parameters must name at least one PK parameter")
+    for k in names:
+        if not isinstance(k, str) or k not in pk.parameter_info:
+            raise PharmsimError(f"parameters names {k!r}, which is not a parameter of pk_model"
+                                f"{suggest(str(k), pk.parameter_info)}; parameters: {', '.join(pk.parameter_info)}")
+    if len(set(names)) != len(names):
+        raise PharmsimError(f"parameters must name each parameter once; got {list(names)}")
+    df = _check_frame(data, ("subject", "time_h"), ("compound", "conc_nM", "weight"))
+    subj = _labels(df, "subject")
+    t = _numeric(df, "time_h", "h", low=">=0")
+    if "compound" in df.columns:
+        if compound is not None:
+            raise PharmsimError(f"compound must be None when data has a 'compound' column; got {compound!r}")
+        comp = _labels(df, "compound")
+    else:
+        if compound is None:
+            if len(pk.compound_ids) != 1:
+                raise PharmsimError(f"compound must name the compound measured (data has no 'compound' column and "
+                                    f"pk_model has {', '.join(map(repr, pk.compound_ids))}); got None")
+            compound = pk.compound_ids[0]
+        comp = np.full(len(df), str(compound), dtype=object)
+    for c in pd.unique(comp):
+        if c not in pk.compound_ids:
+            raise PharmsimError(f"compound {c!r} is not a compound of pk_model {list(pk.compound_ids)}"
+                                f"{suggest(str(c), pk.compound_ids)}")
+    subjects = list(pd.unique(subj))
+    by_subject = _dose_groups(doses, subjects, pk)
+    # subjects whose doses differ only in amounts are solved together (one solve_pk with (n, E) amounts), on the
+    # union of their sampling times
+    groups: dict = {}
+    for s in subjects:
+        d = by_subject[s]
+        key = (d.time_h.tobytes(), d.compound, d.route, d.duration_h.tobytes())
+        groups.setdefault(key, []).append(s)
+    built = []
+    for members in groups.values():
+        ds = [by_subject[s] for s in members]
+        first = ds[0]
+        if len(members) == 1:
+            d = first
+        else:
+            from .dosing import Doses
+
+            d = Doses(time_h=first.time_h, compound=first.compound, route=first.route,
+                      amount_nmol=np.stack([x.amount_nmol for x in ds]), duration_h=first.duration_h)
+        rows_g = np.flatnonzero(np.isin(subj, members))
+        times = np.unique(t[rows_g])
+        parts = []
+        for k, s in enumerate(members):
+            rows_s = rows_g[subj[rows_g] == s]
+            for c in pd.unique(comp[rows_s]):
+                rows = rows_s[comp[rows_s] == c]
+                parts.append((c, k, rows, np.searchsorted(times, t[rows])))
+        built.append((d, times, parts))
+    return PKPredictor(pk, names, built, len(df))
+
+
+def fit_pk_profiles(data: pd.DataFrame, pk_model, doses, params, *, compound: str | None = None,
+                    error: str = "log", ci="profile", level: float = 0.95, bootstrap: str = "residual",
+                    n_boot: int = 1000, rng: np.random.Generator | None = None) -> FitResult:
+    """Fit parameters of a pharmsim PK model to the concentration-time profiles of one or several subjects.
+
+    :func:`fit_profiles` with ``predict = pk_predictor(pk_model, doses, data, params)``: every subject shares
+    one set of parameter values (a pooled, "naive pooled" fit; fit subjects one by one for individual
+    estimates). The fitted model is ``pk_model.with_parameters(result.estimates)``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        ``subject``, ``time_h`` (>= 0), ``conc_nM`` (total plasma concentration; > 0 for ``error='log'``: leave
+        out samples below the limit of quantification and pre-dose zeros), optionally ``compound`` and
+        ``weight`` (as :func:`fit_profiles`).
+    pk_model : PKModel or Model
+        One typical subject; parameters not in ``params`` keep its values.
+    doses : Doses or mapping subject -> Doses
+        As :func:`pk_predictor`.
+    params : mapping name -> FitParameter, float or None; or a sequence of names
+        The parameters to estimate or fix. ``None`` (or a bare name in a sequence) estimates the parameter
+        from the model's value with the default scale of its kind (:data:`PK_DEFAULT_SCALES`: log scale for
+        clearances, volumes, rate constants, concentrations, amount rates and bioavailabilities; linear in
+        [0, 1] for fractions; linear >= 0 for times such as lag times; the mean transit time ``mtt`` on the
+        log scale) and its unit; a float fixes it at that value; a :class:`FitParameter` sets start,
+        bounds and scale.
+    compound : str, optional
+        As :func:`pk_predictor`.
+    error, ci, level, bootstrap, n_boot, rng
+        As :func:`fit_profiles`.
+
+    Returns
+    -------
+    FitResult
+        One row per entry of ``params``, with units from the model's parameter metadata.
+
+    Raises
+    ------
+    PharmsimError
+        As :func:`pk_predictor` and :func:`fit_profiles`; also a default (``None``) for a parameter whose
+        model value is 0 on a log scale (give a FitParameter with a start > 0).
+
+    Notes
+    -----
+    Identifiability: a lag time makes the model non-differentiable at t = tlag (the Jacobian and profile
+    are then approximate near samples at the lag); oral data alone identify CL/F and V/F, not F (fix F);
+    a handful of samples cannot separate a distribution phase (two-compartment Q, Vp) from absorption - the
+    identifiability checks of :func:`fit_profiles` say so when it happens.
+    """
+    pk = _pk_of(pk_model)
+    if isinstance(params, Mapping):
+        items = list(params.items())
+    elif isinstance(params, Iterable) and not isinstance(params, str):
+        items = [(k, None) for k in params]
+    else:
+        raise PharmsimError(f"params must be a mapping name -> FitParameter/float/None or a sequence of PK "
+                            f"parameter names; got {params!r}")
+    if not items:
+        raise PharmsimError("params must name at least one PK parameter")
+    spec: dict[str, FitParameter | float] = {}
+    for name, p in items:
+        if not isinstance(name, str) or name not in pk.parameter_info:
+            raise PharmsimError(f"params names {name!r}, which is not a parameter of pk_model"
+                                f"{suggest(str(name), pk.parameter_info)}; parameters: "
+                                f"{', '.join(pk.parameter_info)}")
+        info = pk.parameter_info[name]
+        if p is None:
+            log, low, high = PK_DEFAULT_SCALES[info.kind]
+            if info.role == "mtt":
+                log = True
+            v = float(pk.parameters[name])
+            if log and v <= 0:
+                raise PharmsimError(f"params[{name!r}] = None starts from the model's value, {v!r} {info.unit}, "
+                                    "which cannot start a log-scale fit; give a FitParameter with initial > 0")
+            spec[name] = FitParameter(v, low, high, log=log, unit=info.unit)
+        elif isinstance(p, FitParameter):
+            spec[name] = p if p.unit else replace(p, unit=info.unit)
+        elif _is_number(p) and math.isfinite(float(p)):
+            spec[name] = FitParameter(float(p), fixed=True, unit=info.unit)
+        else:
+            raise PharmsimError(f"params[{name!r}] must be a FitParameter, a number (to fix it) or None (estimate "
+                                f"from the model's value); got {p!r}")
+    predict = pk_predictor(pk, doses, data, tuple(spec), compound=compound)
+    return fit_profiles(data, predict, spec, error=error, ci=ci, level=level, bootstrap=bootstrap, n_boot=n_boot,
+                        rng=rng)

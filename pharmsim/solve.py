@@ -45,8 +45,8 @@ Not for: building models (:mod:`pharmsim.model`, :mod:`pharmsim.catalog`), drawi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import itertools
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
