@@ -107,6 +107,7 @@ __all__ = [
     "PKPredictor",
     "pk_predictor",
     "fit_pk_profiles",
+    "fit_statistics",
 ]
 
 #: Confidence-interval methods accepted by ``ci=``.
@@ -1405,7 +1406,10 @@ def fit_profiles(data: pd.DataFrame, predict: Callable[[Mapping[str, float]], np
     data : pandas.DataFrame
         ``subject``, ``time_h`` (finite), ``conc_nM`` (> 0 for ``error='log'``: drop values below the limit of
         quantification first; >= 0 otherwise); optionally ``compound`` (colours the plot, kept in residuals)
-        and ``weight`` (relative weights, > 0). Rows are used in the order given.
+        and either ``weight`` (relative weights, > 0; the residual SD is estimated) or ``sd`` (known SDs, > 0,
+        on the residual scale of ``error``: nM for ``'additive'``, SD of ln C for ``'log'``, CV for
+        ``'proportional'``; the residuals are divided by them and the SD is not re-estimated, as in
+        :func:`fit_hill`). Rows are used in the order given.
     predict : callable
         ``predict(values) -> array`` of shape (number of rows,): the model's concentration (nM) at each data
         row, in row order, for the parameter values ``values`` (a read-only mapping name -> float holding
@@ -1435,7 +1439,7 @@ def fit_profiles(data: pd.DataFrame, predict: Callable[[Mapping[str, float]], np
         > 0 for ``error='log'``) at the initial values.
     """
     error = require_choice("error", error, ERROR_MODELS)
-    df = _check_frame(data, ("subject", "time_h", "conc_nM"), ("compound", "weight"))
+    df = _check_frame(data, ("subject", "time_h", "conc_nM"), ("compound", "weight", "sd"))
     df["subject"] = _labels(df, "subject")
     if "compound" in df.columns:
         df["compound"] = _labels(df, "compound")
@@ -1443,7 +1447,7 @@ def fit_profiles(data: pd.DataFrame, predict: Callable[[Mapping[str, float]], np
     y = _numeric(df, "conc_nM", "nM", low=">0" if error == "log" else ">=0",
                  hint=(" (error='log' takes logarithms: drop rows below the limit of quantification or use "
                        "error='additive')") if error == "log" else "")
-    sw, _ = _weights(df)
+    sw, sd_known = _weights(df)
     methods, level, bootstrap, n_boot = _check_ci(ci, level, bootstrap, n_boot, rng)
     if not callable(predict):
         raise PharmsimError(f"predict must be a callable predict(values) -> array; got {predict!r}")
@@ -1474,11 +1478,11 @@ def fit_profiles(data: pd.DataFrame, predict: Callable[[Mapping[str, float]], np
     def model(v):
         return predict(_Values(names, v))
 
-    prob = _Problem(label="", specs=tuple(specs), model=model, y=y, sw=sw, error=error, sigma_known=False,
+    prob = _Problem(label="", specs=tuple(specs), model=model, y=y, sw=sw, error=error, sigma_known=sd_known,
                     quiet_numpy=False)
     sol = _fit_problem(prob, methods, level, bootstrap, n_boot, rng)
     keep = ["subject", *(["compound"] if "compound" in df.columns else []), "time_h", "conc_nM"]
-    keep += ["weight"] if "weight" in df.columns else []
+    keep += [c for c in ("weight", "sd") if c in df.columns]
     resid = _residual_frame(df, keep, "conc_nM", [(sol, np.arange(len(df)))])
     group = ["compound", "subject"] if "compound" in df.columns else ["subject"]
     curves = resid[[*group, "time_h", "fitted"]].sort_values([*group, "time_h"], kind="stable")
@@ -1543,6 +1547,19 @@ def _dose_groups(doses, subjects: Sequence[str], pk) -> dict[str, object]:
         return {s: check(given[s], f"[{s!r}]") for s in subjects}
     d = check(doses, "")
     return dict.fromkeys(subjects, d)
+
+
+def _event_key(d) -> tuple:
+    """Every field of a Doses but its amounts: doses with equal keys differ only in how much is given."""
+    from dataclasses import fields
+
+    out = []
+    for f in fields(d):
+        if f.name == "amount_nmol":
+            continue
+        v = getattr(d, f.name)
+        out.append((f.name, v.dtype.str, v.shape, v.tobytes()) if isinstance(v, np.ndarray) else (f.name, v))
+    return tuple(out)
 
 
 class PKPredictor:
@@ -1639,7 +1656,7 @@ def pk_predictor(pk_model, doses, data: pd.DataFrame, parameters: Sequence[str],
                                 f"{suggest(str(k), pk.parameter_info)}; parameters: {', '.join(pk.parameter_info)}")
     if len(set(names)) != len(names):
         raise PharmsimError(f"parameters must name each parameter once; got {list(names)}")
-    df = _check_frame(data, ("subject", "time_h"), ("compound", "conc_nM", "weight"))
+    df = _check_frame(data, ("subject", "time_h"), ("compound", "conc_nM", "weight", "sd"))
     subj = _labels(df, "subject")
     t = _numeric(df, "time_h", "h", low=">=0")
     if "compound" in df.columns:
@@ -1663,20 +1680,11 @@ def pk_predictor(pk_model, doses, data: pd.DataFrame, parameters: Sequence[str],
     # union of their sampling times
     groups: dict = {}
     for s in subjects:
-        d = by_subject[s]
-        key = (d.time_h.tobytes(), d.compound, d.route, d.duration_h.tobytes())
-        groups.setdefault(key, []).append(s)
+        groups.setdefault(_event_key(by_subject[s]), []).append(s)
     built = []
     for members in groups.values():
         ds = [by_subject[s] for s in members]
-        first = ds[0]
-        if len(members) == 1:
-            d = first
-        else:
-            from .dosing import Doses
-
-            d = Doses(time_h=first.time_h, compound=first.compound, route=first.route,
-                      amount_nmol=np.stack([x.amount_nmol for x in ds]), duration_h=first.duration_h)
+        d = ds[0] if len(members) == 1 else replace(ds[0], amount_nmol=np.stack([x.amount_nmol for x in ds]))
         rows_g = np.flatnonzero(np.isin(subj, members))
         times = np.unique(t[rows_g])
         parts = []
@@ -1703,7 +1711,7 @@ def fit_pk_profiles(data: pd.DataFrame, pk_model, doses, params, *, compound: st
     data : pandas.DataFrame
         ``subject``, ``time_h`` (>= 0), ``conc_nM`` (total plasma concentration; > 0 for ``error='log'``: leave
         out samples below the limit of quantification and pre-dose zeros), optionally ``compound`` and
-        ``weight`` (as :func:`fit_profiles`).
+        ``weight`` or ``sd`` (as :func:`fit_profiles`).
     pk_model : PKModel or Model
         One typical subject; parameters not in ``params`` keep its values.
     doses : Doses or mapping subject -> Doses
@@ -1774,3 +1782,59 @@ def fit_pk_profiles(data: pd.DataFrame, pk_model, doses, params, *, compound: st
     predict = pk_predictor(pk, doses, data, tuple(spec), compound=compound)
     return fit_profiles(data, predict, spec, error=error, ci=ci, level=level, bootstrap=bootstrap, n_boot=n_boot,
                         rng=rng)
+
+
+# --------------------------------------------------------------------------------------------------
+# summary statistics (published NCA medians, ratios) as the data
+# --------------------------------------------------------------------------------------------------
+
+def fit_statistics(data: pd.DataFrame, predict: Callable[[Mapping[str, float]], np.ndarray],
+                   params: Mapping[str, FitParameter | float], *, ci="profile", level: float = 0.95,
+                   bootstrap: str = "parametric", n_boot: int = 200,
+                   rng: np.random.Generator | None = None) -> FitResult:
+    """Fit a model to published summary statistics (NCA medians, concentration ratios ...) with known SDs.
+
+    Where a study reports only summary statistics of its concentration-time curves (Cmax, Tmax, t1/2, AUC:
+    the usual case for small human studies), the statistics are the data: r_i = (ln y_i - ln f_i) / sd_i,
+    with ``f = predict(values)`` the model's statistics computed the same way (for example NCA of the
+    simulated profile on the study's schedule) and ``sd_i`` the SD of ln y_i (for a median of n subjects,
+    about 1.25 SD_between / sqrt(n); from a range of n values, SD_between ~ ln(max/min) / d_n with d_n the
+    expected range of n standard normals, 2.33 for n = 5; Hozo et al. 2005, BMC Med Res Methodol 5:13,
+    doi:10.1186/1471-2288-5-13). Summary statistics identify fewer parameters than curves do: read the
+    profile-likelihood intervals (flat profiles are reported in :attr:`FitResult.warnings`) before trusting
+    an estimate.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        ``statistic`` (a label, unique), ``value`` (> 0) and ``sd`` (> 0, SD of ln value); optionally
+        ``source``. Rows are used in the order given.
+    predict : callable
+        ``predict(values) -> array`` of the model's statistics in row order (> 0), for the parameter
+        values ``values`` (a read-only mapping of every entry of ``params``).
+    params, ci, level, bootstrap, n_boot, rng
+        As in :func:`fit_profiles` (``sd`` is known, so the residual SD is not estimated and profile
+        intervals use chi-square thresholds).
+
+    Returns
+    -------
+    FitResult
+        ``residuals()`` has one row per statistic (observed, fitted, weighted residual = z-score).
+    """
+    df = _check_frame(data, ("statistic", "value", "sd"), ("source",))
+    labels = _labels(df, "statistic")
+    if len(set(labels)) != len(labels):
+        raise PharmsimError(f"data['statistic'] must be unique labels; got duplicates "
+                            f"{sorted({x for x in labels if list(labels).count(x) > 1})}")
+    df["statistic"] = labels
+    frame = pd.DataFrame({"subject": "summary", "compound": df["statistic"], "time_h": np.arange(len(df), dtype=float),
+                          "conc_nM": df["value"], "sd": df["sd"]})
+    res = fit_profiles(frame, predict, params, error="log", ci=ci, level=level, bootstrap=bootstrap, n_boot=n_boot,
+                       rng=rng)
+    resid = res.residuals().rename(columns={"compound": "statistic", "conc_nM": "value"})
+    resid = resid.drop(columns=[c for c in ("subject", "time_h") if c in resid.columns])
+    spec = {"x": "statistic", "y": "value", "xlog": False, "ylog": True, "color": "statistic", "lines": [],
+            "markers": ["statistic"], "title": "Summary statistics: observed and fitted",
+            "xlabel": "statistic", "ylabel": "value"}
+    return replace(res, model="statistics", _residuals=resid.reset_index(drop=True),
+                   _curves=resid[["statistic", "fitted"]].reset_index(drop=True), _plot=MappingProxyType(spec))
