@@ -9,12 +9,18 @@ Phoenix WinNonlin NCA conventions):
   ``(C1 - C2) * dt / ln(C1/C2)`` where it falls (and both are > 0). The log rule is exact for a
   mono-exponential decline.
 - ``lambda_z``: terminal rate constant, ``-slope`` of the least-squares line of ``ln C`` on t over the last
-  k >= 3 points after Tmax (Tmax itself excluded); k is chosen by the best adjusted R^2
+  k >= 3 points after Tmax (Tmax itself excluded unless ``include_tmax=True``, as PKNCA's
+  ``adj.r.squared.factor``-free default vs. its option to start at Tmax); k is chosen by the best adjusted R^2
   ``1 - (1 - R^2)(k - 1)/(k - 2)``, and among fits within 1e-4 of the best the one with most points (the
   WinNonlin "best fit" rule). If no such fit has a negative slope, lambda_z and everything derived from it
   are NaN and ``note`` says why.
 - ``t_half = ln 2 / lambda_z``; ``AUC0-inf = AUC0-t + Clast / lambda_z`` (observed Clast);
-  ``AUC %extrap`` is the extrapolated share.
+  ``AUC %extrap`` is the extrapolated share; ``AUC_extrap_flag`` is True (and ``note`` says so) when it is over
+  20 % (EMA, Guideline on the investigation of bioequivalence, CPMP/EWP/QWP/1401/98 Rev. 1, 2010: AUC0-t must
+  cover at least 80 % of AUC0-inf).
+- Multiple dosing (``dose_time_h``, ``tau_h``): the profile is taken from the last dose on and every time is
+  time after that dose (Tmax, tlast); ``AUCtau`` is the AUC over one interval from the dose (a sample at
+  ``dose_time_h + tau_h`` is needed), and ``accumulation_pred = 1 / (1 - exp(-lambda_z tau))``.
 - Accumulation: :func:`accumulation_ratio_predicted` ``1 / (1 - exp(-lambda_z tau))`` and
   :func:`accumulation_ratio_observed` ``AUC_tau(steady state) / AUC_tau(first dose)``.
 
@@ -37,7 +43,8 @@ __all__ = ["NCAResult", "nca", "nca_table", "auc_interval", "accumulation_ratio_
            "accumulation_ratio_observed"]
 
 _UNITS = {"Cmax": "{c}", "Tmax": "h", "Clast": "{c}", "tlast": "h", "AUC0-t": "{c}*h", "AUC0-inf": "{c}*h",
-          "AUC %extrap": "%", "lambda_z": "1/h", "t_half": "h", "R2_adj": "-", "n_lambda_z": "-"}
+          "AUC %extrap": "%", "lambda_z": "1/h", "t_half": "h", "R2_adj": "-", "n_lambda_z": "-",
+          "AUC extrap > 20 %": "flag", "AUCtau": "{c}*h", "accumulation (predicted)": "-"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,10 @@ class NCAResult:
     n_lambda_z: int
     unit: str = "nM"
     note: str = ""
+    AUC_extrap_flag: bool = False
+    AUC_tau: float = float("nan")
+    accumulation_pred: float = float("nan")
+    dose_time_h: float = 0.0
 
     def to_frame(self, subject=0, compound: str = "") -> pd.DataFrame:
         """Tidy rows: subject, compound, statistic, value, unit."""
@@ -64,7 +75,10 @@ class NCAResult:
         values = {"Cmax": d["Cmax"], "Tmax": d["Tmax"], "Clast": d["Clast"], "tlast": d["tlast"],
                   "AUC0-t": d["AUC0_t"], "AUC0-inf": d["AUC0_inf"], "AUC %extrap": d["AUC_pct_extrap"],
                   "lambda_z": d["lambda_z"], "t_half": d["t_half"], "R2_adj": d["R2_adj"],
-                  "n_lambda_z": float(d["n_lambda_z"])}
+                  "n_lambda_z": float(d["n_lambda_z"]), "AUC extrap > 20 %": float(d["AUC_extrap_flag"])}
+        if np.isfinite(d["AUC_tau"]):            # multiple dosing (tau_h given): AUCtau and the accumulation
+            values["AUCtau"] = d["AUC_tau"]
+            values["accumulation (predicted)"] = d["accumulation_pred"]
         return pd.DataFrame({"subject": subject, "compound": compound, "statistic": list(values),
                              "value": list(values.values()),
                              "unit": [_UNITS[k].format(c=self.unit) for k in values]})
@@ -108,9 +122,10 @@ def auc_interval(t_h, conc, start_h: float, end_h: float) -> float:
     return _auc_linlog(ts, c[sel])
 
 
-def _lambda_z(t, c, i_max):
-    """Best adjusted-R^2 log-linear fit of the terminal points after Tmax; (lambda_z, r2adj, k, note)."""
-    tt, cc = t[i_max + 1:], c[i_max + 1:]
+def _lambda_z(t, c, i_max, include_tmax: bool = False):
+    """Best adjusted-R^2 log-linear fit of the terminal points after Tmax (from Tmax with ``include_tmax``);
+    (lambda_z, r2adj, k, note)."""
+    tt, cc = t[i_max + (0 if include_tmax else 1):], c[i_max + (0 if include_tmax else 1):]
     pos = cc > 0
     tt, cc = tt[pos], cc[pos]
     if tt.size < 3:
@@ -135,7 +150,8 @@ def _lambda_z(t, c, i_max):
     return lam, r2adj, k, ""
 
 
-def nca(t_h, conc, *, lloq: float = 0.0, unit: str = "nM") -> NCAResult:
+def nca(t_h, conc, *, lloq: float = 0.0, unit: str = "nM", include_tmax: bool = False, dose_time_h: float = 0.0,
+        tau_h: float | None = None) -> NCAResult:
     """NCA statistics of one profile (see the module docstring for the methods).
 
     Parameters
@@ -146,6 +162,12 @@ def nca(t_h, conc, *, lloq: float = 0.0, unit: str = "nM") -> NCAResult:
         Concentrations (>= 0, finite), in ``unit``.
     lloq : float
         Lower limit of quantification (same unit); 0 keeps every point.
+    include_tmax : bool
+        Let the lambda_z fit start at Tmax (PKNCA's option); default: the points after Tmax.
+    dose_time_h : float
+        Time of the last dose (multiple dosing): the profile from it on, times after it.
+    tau_h : float, optional
+        Dosing interval: AUCtau (a sample at ``dose_time_h + tau_h`` is needed) and the predicted accumulation.
 
     Returns
     -------
@@ -153,6 +175,20 @@ def nca(t_h, conc, *, lloq: float = 0.0, unit: str = "nM") -> NCAResult:
     """
     t, c = _check_profile(t_h, conc)
     lloq = float(require_nonnegative("lloq", lloq, unit))
+    if not isinstance(include_tmax, (bool, np.bool_)):
+        raise PharmsimError(f"include_tmax must be True or False; got {include_tmax!r}")
+    t0 = float(require_finite("dose_time_h", dose_time_h, "h"))
+    if t0 != 0.0:
+        after = t >= t0 - 1e-12
+        if after.sum() < 3:
+            raise PharmsimError(f"NCA after the dose at dose_time_h = {t0:g} h needs at least 3 samples from it on; "
+                                f"got "
+                                f"{int(after.sum())}")
+        t, c = t[after] - t0, c[after]
+    auc_tau = np.nan
+    if tau_h is not None:
+        tau = float(require_positive("tau_h", tau_h, "h"))
+        auc_tau = auc_interval(t, c, 0.0, tau)
     q = c >= lloq if lloq > 0 else c > 0
     if not q.any():
         raise PharmsimError(f"no concentration is quantifiable (all < lloq = {lloq} {unit} or zero)")
@@ -165,23 +201,33 @@ def nca(t_h, conc, *, lloq: float = 0.0, unit: str = "nM") -> NCAResult:
     t, c = t[keep], c[keep]
     i_max = int(np.argmax(c))
     auc = _auc_linlog(t, c)
-    lam, r2adj, k, note = _lambda_z(t, c, i_max)
+    lam, r2adj, k, note = _lambda_z(t, c, i_max, bool(include_tmax))
     clast, tlast = float(c[-1]), float(t[-1])
+    flag = False
+    acc = np.nan
     if np.isfinite(lam):
         auc_inf = auc + clast / lam
         pct = 100.0 * (auc_inf - auc) / auc_inf
         thalf = np.log(2) / lam
+        flag = bool(pct > 20.0)
+        if flag:
+            note = (note + "; " if note else "") + f"AUC0-inf extrapolated by {pct:.1f} % (> 20 %): sample longer"
+        if tau_h is not None:
+            acc = 1.0 / (1.0 - np.exp(-lam * float(tau_h)))
     else:
         auc_inf = pct = thalf = np.nan
     return NCAResult(Cmax=float(c[i_max]), Tmax=float(t[i_max]), Clast=clast, tlast=tlast, AUC0_t=auc,
                      AUC0_inf=float(auc_inf), AUC_pct_extrap=float(pct), lambda_z=float(lam), t_half=float(thalf),
-                     R2_adj=float(r2adj), n_lambda_z=int(k), unit=unit, note=note)
+                     R2_adj=float(r2adj), n_lambda_z=int(k), unit=unit, note=note, AUC_extrap_flag=flag,
+                     AUC_tau=float(auc_tau), accumulation_pred=float(acc), dose_time_h=t0)
 
 
-def nca_table(t_h, conc, *, compound: str = "", lloq: float = 0.0, unit: str = "nM") -> pd.DataFrame:
+def nca_table(t_h, conc, *, compound: str = "", lloq: float = 0.0, unit: str = "nM", include_tmax: bool = False,
+              dose_time_h: float = 0.0, tau_h: float | None = None) -> pd.DataFrame:
     """Tidy NCA of many profiles: ``conc`` (N, T) -> rows subject, compound, statistic, value, unit."""
     c = np.atleast_2d(require_finite("conc", conc))
-    frames = [nca(t_h, ci, lloq=lloq, unit=unit).to_frame(subject=i, compound=compound) for i, ci in enumerate(c)]
+    frames = [nca(t_h, ci, lloq=lloq, unit=unit, include_tmax=include_tmax, dose_time_h=dose_time_h,
+                  tau_h=tau_h).to_frame(subject=i, compound=compound) for i, ci in enumerate(c)]
     return pd.concat(frames, ignore_index=True)
 
 

@@ -54,13 +54,14 @@ import numpy as np
 import pandas as pd
 
 from . import binding as _binding
+from . import events as _events_mod
 from .dosing import Doses
 from .linear import Inputs, MeshStates, iter_linear, iter_linear_steps, solve_linear
 from .model import Model
 from .pk import PKModel
 from .result import Result, Series
-from .tolerance import ToleranceStepper
-from .validate import PharmsimError, require_finite, require_positive, suggest
+from .tolerance import ToleranceStepper, desensitising_stimulus
+from .validate import PharmsimError, require_count, require_finite, require_names, require_number, suggest
 
 __all__ = ["OUTPUT_QUANTITIES", "PATHS", "Outputs", "PKSolution", "check_run", "series_label", "simulate",
            "solve_pk"]
@@ -77,7 +78,7 @@ _RADAU_INNER = _binding.RADAU_C[:-1]
 
 #: Default limits, refused beyond with the knob to turn (each overridable per call).
 MAX_OUTPUT_MB = 2048.0
-MAX_NODES = 2_000_000
+MAX_NODES = _binding.MAX_NODES
 
 
 # ------------------------------------------------------------------------------------------------ outputs
@@ -103,10 +104,7 @@ class Outputs:
             v = getattr(self, name)
             if v is None:
                 continue
-            v = (v,) if isinstance(v, str) else tuple(v)
-            if not all(isinstance(x, str) for x in v):
-                raise PharmsimError(f"Outputs.{name} must be names (strings); got {v!r}")
-            object.__setattr__(self, name, v)
+            object.__setattr__(self, name, require_names(f"Outputs.{name}", v))
         for q in self.quantities or ():
             if q not in OUTPUT_QUANTITIES:
                 raise PharmsimError(f"outputs: quantity must be one of {list(OUTPUT_QUANTITIES)}; got {q!r}"
@@ -187,9 +185,9 @@ def _plan(model: Model, outputs: Outputs) -> _Plan:
     conc = [c for c in model.compounds if any(s.quantity in ("plasma_conc", "plasma_conc_mass") and s.compound == c
                                               for s in series)]
     if not series:
-        raise PharmsimError(f"outputs select nothing this model produces: {outputs!r}; the model has compounds "
-                            f"{list(model.compounds)}, receptors {list(model.receptors)} and endpoints "
-                            f"{[e.name for e in model.endpoints]}")
+        raise PharmsimError(f"outputs select nothing this model produces: {outputs!r}; expected outputs among "
+                            f"what the model has: compounds {list(model.compounds)}, receptors "
+                            f"{list(model.receptors)} and endpoints {[e.name for e in model.endpoints]}")
     return _Plan(tuple(series), tuple(conc), tuple(eff), tuple(receptors), kinetic, tuple(endpoints),
                  tol and bool(endpoints))
 
@@ -229,14 +227,30 @@ class _Subjects:
         return pk
 
     def lag_model(self) -> PKModel:
-        """A PK model whose lag times are per subject when they differ (for grouping subjects by event times)."""
-        lag_names = [k for k, i in self.pk.parameter_info.items() if i.role == "tlag"]
-        if self.n == 1 or not lag_names:
+        """A PK model whose event timing parameters are per subject when they differ (for grouping subjects by
+        event times): lag times, and for infusions whose duration depends on them F, modelled rates and
+        durations."""
+        roles = {"tlag"}
+        if np.any(self.doses.rate_nmol_per_h != 0):
+            roles |= {"F", "R", "D"}
+        names = [k for k, i in self.pk.parameter_info.items() if i.role in roles]
+        if self.n == 1 or not names:
             return self.pk_for(np.arange(1)) if self.n == 1 else self.pk
         pk = self.pk_for(np.arange(self.n))
-        if not any(np.ndim(pk.parameters[k]) == 1 and np.ptp(pk.parameters[k]) > 0 for k in lag_names):
+        if not any(np.ndim(pk.parameters[k]) == 1 and np.ptp(pk.parameters[k]) > 0 for k in names):
             return self.pk.subset(np.arange(1)) if self.pk.n_subjects > 1 else self.pk
         return pk
+
+    def timing(self):
+        """``(event states, (M, 2, E) rows of [lag; duration])``: M = 1 when every subject shares them, else N."""
+        pk = self.lag_model()
+        per_subject = pk.n_subjects > 1 or (self.doses.amount_nmol.ndim == 2
+                                            and np.any(self.doses.rate_nmol_per_h != 0))
+        m = self.n if per_subject else 1
+        state, F, lag = _events(pk, self.doses, m)
+        amounts = self.amounts_for(np.arange(m))
+        dur = _events_mod.event_durations(pk, self.doses, amounts, F)
+        return state, np.stack([lag, dur], axis=1)
 
     def amounts_for(self, idx: np.ndarray) -> np.ndarray:
         a = self.doses.amount_nmol
@@ -310,36 +324,66 @@ def _events(pk: PKModel, doses: Doses, n: int):
     for e in range(E):
         state[e] = pk.route_state(doses.compound[e], doses.route[e])
         f, tl = pk.route_F_lag(doses.compound[e], doses.route[e])
-        F[:, e] = np.broadcast_to(f, (n,))
-        lag[:, e] = np.broadcast_to(tl, (n,))
+        F[:, e] = np.broadcast_to(f if np.isnan(doses.F[e]) else doses.F[e], (n,))
+        lag[:, e] = np.broadcast_to(tl if np.isnan(doses.lag_h[e]) else doses.lag_h[e], (n,))
     return state, F, lag
 
 
-def _inputs(doses: Doses, state, amounts, F, lag_row, t_end=None) -> Inputs:
+def _inputs(doses: Doses, state, amounts, F, lag_row, t_end=None, pk: PKModel | None = None) -> Inputs:
     """Boluses and infusions (bioavailable amounts, lagged times) for subjects that share ``lag_row``.
 
-    With ``t_end`` events after it are dropped and infusions running past it end there (exact within the
-    simulated window: nothing after ``t_end`` can change what is computed before it).
+    ``lag_row`` is the (2, E) timing row ``[lag; duration]`` of :meth:`_Subjects.timing` (or (E,) lags, the
+    durations then ``doses.duration_h``). With ``t_end`` events after it are dropped and infusions running past
+    it end there (exact within the simulated window: nothing after ``t_end`` can change what is computed before
+    it). Steady-state events (``doses.ss``) add the boluses and infusions of
+    :func:`pharmsim.events.steady_state_inputs` (the linear part of ``pk``).
     """
-    times = doses.time_h + lag_row
+    lag_row = np.asarray(lag_row, dtype=float)
+    lag, dur = (lag_row[0], lag_row[1]) if lag_row.ndim == 2 else (lag_row, doses.duration_h)
+    times = doses.time_h + lag
     amt = amounts * F
-    bolus = doses.duration_h == 0
+    constant = np.isinf(dur)             # a constant infusion at steady state: its state only (NONMEM, rxode2)
+    bolus = dur == 0
+    inf = ~bolus & ~constant
     b_keep = bolus & (True if t_end is None else times <= t_end)
-    start, end = times[~bolus], times[~bolus] + doses.duration_h[~bolus]
+    start, end = times[inf], times[inf] + dur[inf]
     if np.any(end <= start):
-        e = int(np.nonzero(~bolus)[0][np.argmax(end <= start)])
+        e = int(np.nonzero(inf)[0][np.argmax(end <= start)])
         raise PharmsimError(
-            f"the infusion of {doses.compound[e]} at {float(doses.time_h[e])!r} h (duration_h = "
-            f"{float(doses.duration_h[e])!r} h, lag {float(lag_row[e])!r} h) is too short to be represented after "
-            "its lag time; give duration_h = 0 (a bolus) or a longer infusion")
+            f"the infusion of {doses.compound[e]} at {float(doses.time_h[e])!r} h (duration {float(dur[e])!r} h, "
+            f"lag {float(lag[e])!r} h) is too short to be represented after its lag time; give duration_h = 0 "
+            "(a bolus) or a longer infusion")
     # the rate over the duration as represented in floating point (end - start), so that the amount delivered
     # is the dose to round-off even for infusions of 1e-12 h
-    rate = amt[:, ~bolus] / (end - start)
-    i_keep = np.ones(start.size, dtype=bool) if t_end is None else start < t_end
-    end_c = end if t_end is None else np.minimum(end, t_end)
-    return Inputs(bolus_time_h=times[b_keep], bolus_state=state[b_keep], bolus_amount=amt[:, b_keep],
-                  infusion_start_h=start[i_keep], infusion_end_h=end_c[i_keep], infusion_state=state[~bolus][i_keep],
-                  infusion_rate=rate[:, i_keep])
+    rate = amt[:, inf] / (end - start)
+    bt, bs, ba = times[b_keep], state[b_keep], amt[:, b_keep]
+    st_i, en_i, ss_i, ra_i = start, end, state[inf], rate
+    if np.any(doses.ss > 0):
+        if pk is None or not pk.is_linear:
+            raise PharmsimError("internal: steady-state inputs need the linear PK model")
+        full_rate = np.zeros_like(amt)
+        full_rate[:, inf] = rate
+        full_rate[:, constant] = F[:, constant] * doses.rate_nmol_per_h[constant]
+        keep = np.array([not s.endswith(".eliminated") for s in pk.states])
+        extra = _events_mod.steady_state_inputs(pk.matrix(), state, doses.time_h, lag, dur, amt, full_rate, doses.ss,
+                                                doses.ii_h, keep)
+        n = amt.shape[0]
+        bt = np.concatenate([bt, extra["bolus_time"]])
+        bs = np.concatenate([bs, extra["bolus_state"]])
+        ba = np.concatenate([np.broadcast_to(ba, (n, ba.shape[1])), np.broadcast_to(
+            extra["bolus_amount"], (n, extra["bolus_amount"].shape[1]))], axis=1)
+        st_i = np.concatenate([st_i, extra["inf_start"]])
+        en_i = np.concatenate([en_i, extra["inf_end"]])
+        ss_i = np.concatenate([ss_i, extra["inf_state"]])
+        ra_i = np.concatenate([np.broadcast_to(ra_i, (n, ra_i.shape[1])), np.broadcast_to(
+            extra["inf_rate"], (n, extra["inf_rate"].shape[1]))], axis=1)
+        if t_end is not None:
+            kb = bt <= t_end
+            bt, bs, ba = bt[kb], bs[kb], ba[:, kb]
+    i_keep = np.ones(st_i.size, dtype=bool) if t_end is None else st_i < t_end
+    end_c = en_i if t_end is None else np.minimum(en_i, t_end)
+    return Inputs(bolus_time_h=bt, bolus_state=bs, bolus_amount=ba, infusion_start_h=st_i[i_keep],
+                  infusion_end_h=end_c[i_keep], infusion_state=ss_i[i_keep], infusion_rate=ra_i[:, i_keep])
 
 
 def _breakpoints(inp: Inputs) -> np.ndarray:
@@ -355,19 +399,15 @@ def _ode_states(pk: PKModel, times: np.ndarray, inp: Inputs, rows, rtol: float =
     N = pk.n_subjects
     A = np.broadcast_to(pk.matrix(), (N, len(pk.states), len(pk.states)))
     n = A.shape[-1]
-    p = {k: np.broadcast_to(v, (N,)) for k, v in pk.parameters.items()}
-    terms = [(src, dst, p[vmax], p[km], p[v]) for src, dst, vmax, km, v in pk.nonlinear_terms()]
+    nonlinear = pk.nonlinear_rhs()
     bolus_amount = np.broadcast_to(inp.bolus_amount, (N, inp.bolus_time_h.size))
     inf_rate = np.broadcast_to(inp.infusion_rate, (N, inp.infusion_start_h.size))
 
     def rhs(_t, y, r):
         x = y.reshape(N, n)
         dx = np.einsum("nij,nj->ni", A, x) + r
-        for src, dst, vmax, km, V in terms:
-            C = np.maximum(x[:, src], 0.0) / V
-            v = vmax * C / (km + C)
-            dx[:, src] -= v
-            dx[:, dst] += v
+        if nonlinear is not None:
+            dx += nonlinear(x)
         return dx.reshape(-1)
 
     x = np.zeros((N, n))
@@ -446,7 +486,7 @@ def _ligand_arrays(model: Model, plan: _Plan):
 def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, rtol: float = 1e-5,
              atol: float = 1e-10, chunk_size: int | None = None, workers: int = 1, progress=None,
              max_output_mb: float = MAX_OUTPUT_MB, max_nodes: int = MAX_NODES, strict: bool = True,
-             summaries=None, scheduler=None, seed=0):
+             summaries=None, scheduler=None, seed=0, ss_rtol: float = 1e-6, ss_max_periods: int = 1024):
     """Simulate ``model`` with ``doses`` on the output times ``t_h`` (h), for one subject or a population.
 
     Parameters
@@ -492,6 +532,10 @@ def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, 
         summaries are merged in subject order exactly as a local run merges them.
     seed : int or numpy.random.SeedSequence
         Which subjects' full trajectories ``summaries`` keeps (chosen from N before the run).
+    ss_rtol, ss_max_periods : float, int
+        Steady state (``Doses.ss``) on the kinetic-binding, tolerance and saturable paths is iterated: the dose
+        repeated over K intervals (K = 8, 16, ... up to ``ss_max_periods``) until two runs agree to ``ss_rtol``
+        relative at every output (:mod:`pharmsim.events`); on the exact path it is exact.
 
     Returns
     -------
@@ -500,7 +544,30 @@ def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, 
         effect-site concentrations, occupancy of each ligand at each receptor, each endpoint's response, and
         with tolerance the desensitised fraction, counter-adaptation, net signal and withdrawal), and notes;
         a SummaryResult with ``summaries``.
+
+    Notes
+    -----
+    Resets (``Doses.reset_h``, ``ss = 1`` after 0 h) split the run into segments started from zero, joined on
+    ``t_h`` (an output at a reset time shows the state after it); see :mod:`pharmsim.events`.
     """
+    kw = {"population": population, "outputs": outputs, "rtol": rtol, "atol": atol, "chunk_size": chunk_size,
+          "workers": workers, "progress": progress, "max_output_mb": max_output_mb, "max_nodes": max_nodes,
+          "strict": strict}
+    if isinstance(model, Model) and isinstance(doses, Doses) and (doses.has_resets or np.any(doses.ss > 0)):
+        path = _choose_path(model, _plan(model, _as_outputs(outputs)))
+        if _events_mod.needs_segments(doses, path):
+            if summaries is not None or scheduler is not None:
+                raise PharmsimError("summaries= and scheduler= stream one run; doses with resets after 0 h, or steady "
+                                    "state with kinetic binding, tolerance or saturable PK, need several: simulate "
+                                    "without summaries, or give the doses without them")
+            return _events_mod.simulate_segments(_simulate_plain, model, doses, t_h, path=path, ss_rtol=ss_rtol,
+                                                 ss_max_periods=ss_max_periods, **kw)
+    return _simulate_plain(model, doses, t_h, summaries=summaries, scheduler=scheduler, seed=seed, **kw)
+
+
+def _simulate_plain(model, doses, t_h, *, population, outputs, rtol, atol, chunk_size, workers, progress,
+                    max_output_mb, max_nodes, strict, summaries=None, scheduler=None, seed=0):
+    """:func:`simulate` of one segment (no resets after 0 h; steady state only on the exact path)."""
     if summaries is not None:
         return _simulate_summaries(model, doses, t_h, population, outputs, rtol, atol, chunk_size, workers,
                                    progress, max_nodes, strict, summaries, scheduler, seed, max_output_mb)
@@ -707,11 +774,11 @@ def _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, wor
                             f"t_h[{i}] = {t[i]!r} h")
     if t[0] < 0:
         raise PharmsimError(f"t_h must be >= 0 h (simulations start at 0 h); got {t[0]!r} h")
-    rtol = float(require_positive("rtol", rtol))
-    atol = float(require_positive("atol", atol))
+    rtol = require_number("rtol", rtol, minimum=0, strict=True)
+    atol = require_number("atol", atol, minimum=0, strict=True)
     workers = _count("workers", workers, 1)
     max_nodes = _count("max_nodes", max_nodes, 2)
-    max_output_mb = float(require_positive("max_output_mb", max_output_mb, "MB"))
+    max_output_mb = require_number("max_output_mb", max_output_mb, "MB", minimum=0, strict=True)
     plan = _plan(model, _as_outputs(outputs))
     subjects = _Subjects(model, doses, population)
     if strict and subjects.population is not None:
@@ -731,24 +798,22 @@ def _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, wor
     path = _choose_path(model, plan)
     out = np.empty((t.size, len(plan.series), N)) if allocate else None
     work = _Work(model, plan, subjects, t, out, path, lig_u=_ligand_arrays(model, plan))
-    lag_pk = subjects.lag_model()
-    state, _, lag_all = _events(lag_pk, doses, lag_pk.n_subjects)
-    # subjects with identical lag times share event times and one mesh
+    state, lag_all = subjects.timing()
+    # subjects with identical lag times and infusion durations share event times and one mesh
     if lag_all.shape[0] == 1:
         groups = [(np.arange(N), lag_all[0])]
     else:
-        lag_rows, group = np.unique(lag_all, axis=0, return_inverse=True)
+        flat = lag_all.reshape(lag_all.shape[0], -1)
+        lag_rows, group = np.unique(flat, axis=0, return_inverse=True)
         group = np.asarray(group).reshape(-1)
-        groups = [(np.nonzero(group == g)[0], lag_rows[g]) for g in range(lag_rows.shape[0])]
+        groups = [(np.nonzero(group == g)[0], lag_rows[g].reshape(2, -1)) for g in range(lag_rows.shape[0])]
     opts = {"chunk": chunk, "workers": workers, "rtol": rtol, "atol": atol, "max_nodes": max_nodes,
             "output_mb": need_mb}
     return work, groups, state, opts
 
 
 def _count(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise PharmsimError(f"{name} must be a whole number >= {minimum}; got {value!r}")
-    return int(value)
+    return require_count(name, value, minimum=minimum)
 
 
 def _mesh_estimate(work: _Work, members, lag_row, state, max_nodes):
@@ -757,18 +822,20 @@ def _mesh_estimate(work: _Work, members, lag_row, state, max_nodes):
     model, t, subj = work.model, work.t, work.subjects
     grid = np.unique(np.concatenate([[0.0], t]))
     t_end = float(t[-1])
-    _, F, _ = _events(subj.pk_for(members[:1]), subj.doses, 1)
-    breaks = _breakpoints(_inputs(subj.doses, state, subj.amounts_for(members[:1]), F, lag_row, t_end))
+    pk1 = subj.pk_for(members[:1])
+    _, F, _ = _events(pk1, subj.doses, 1)
+    breaks = _breakpoints(_inputs(subj.doses, state, subj.amounts_for(members[:1]), F, lag_row, t_end, pk1))
     h = model.max_step_h
     base = np.unique(np.concatenate([grid, breaks[breaks <= t_end]]))
-    estimate = int(np.sum(np.ceil(np.diff(base) / h))) + 1
+    estimate = float(np.sum(np.ceil(np.diff(base) / h))) + 1      # a float: 1e300 h must not build a huge int
     if estimate > max_nodes:
+        shown = f"{estimate:,.0f}" if estimate < 1e15 else f"{estimate:.3g}"
         raise PharmsimError(
-            f"the integration mesh would need about {estimate:,} nodes ({t_end:g} h at max_step_h = {h:g} h), over "
-            f"max_nodes = {max_nodes:,}; shorten the time span, raise the model's max_step_h "
-            "(build_model(..., max_step_h=...)), use binding='equilibrium' without tolerance (no mesh), or raise "
-            "max_nodes")
-    return estimate, grid, breaks
+            f"the integration mesh would need about {shown} nodes (t_h up to {t_end:g} h at max_step_h = {h:g} h), "
+            f"over max_nodes = {max_nodes:,}; shorten the time span, raise the model's max_step_h "
+            "(build_model(..., max_step_h=...); model.max_step_h in a scenario), use binding='equilibrium' without "
+            "tolerance (no mesh), or raise max_nodes")
+    return int(estimate), grid, breaks
 
 
 def _mesh(work: _Work, members, lag_row, state, rtol, atol, max_nodes) -> np.ndarray:
@@ -779,14 +846,14 @@ def _mesh(work: _Work, members, lag_row, state, rtol, atol, max_nodes) -> np.nda
     t_end = float(t[-1])
     h = model.max_step_h
     _, grid, breaks = _mesh_estimate(work, members, lag_row, state, max_nodes)
-    nodes = _binding.make_nodes(grid, breaks, h)
+    nodes = _binding.make_nodes(grid, breaks, h, max_nodes=max_nodes)
     if not plan.kinetic:
         return nodes
     pilot_local = _pilot({k: v[members] for k, v in subj.varying().items()} if subj.n > 1 else {}, members.size)
     pilot = members[pilot_local]
     pk_p = subj.pk_for(pilot)
     _, F_p, _ = _events(pk_p, subj.doses, pilot.size)
-    inp = _inputs(subj.doses, state, subj.amounts_for(pilot), F_p, lag_row, t_end)
+    inp = _inputs(subj.doses, state, subj.amounts_for(pilot), F_p, lag_row, t_end, pk_p)
     eff_rows = [pk_p.effect_states()[c] for c in work.lig_u]
     kon, koff = _kinetic_rates(model, plan, work.lig_u)          # (L_u, R_k)
     R = len(plan.kinetic)
@@ -801,7 +868,7 @@ def _mesh(work: _Work, members, lag_row, state, rtol, atol, max_nodes) -> np.nda
         return np.maximum(ce, 0.0)
 
     nodes = _binding.adapt_nodes(nodes, ce_fn, kon.T, koff.T, breakpoints_h=breaks, max_step_h=h, rtol=rtol,
-                                 atol=atol, groups=R)
+                                 atol=atol, groups=R, max_nodes=max_nodes)
     if nodes.size > max_nodes:
         raise PharmsimError(f"the adapted integration mesh has {nodes.size:,} nodes, over max_nodes = {max_nodes:,}; "
                             "loosen rtol/atol, shorten the time span or raise max_nodes")
@@ -828,7 +895,7 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | No
     pk = work.subjects.pk_for(idx) if pk is None else pk
     amounts = work.subjects.amounts_for(idx) if amounts is None else amounts
     _, F, _ = _events(pk, work.subjects.doses, idx.size)
-    inp = _inputs(work.subjects.doses, state, amounts, F, lag_row, float(t[-1]))
+    inp = _inputs(work.subjects.doses, state, amounts, F, lag_row, float(t[-1]), pk)
     n = idx.size
     p = {k: np.broadcast_to(v, (n,)) for k, v in pk.parameters.items()}
     central = pk.central_states()
@@ -940,12 +1007,16 @@ class _Writer:
         # endpoints: S = TAU @ occupancy (n_ep, N); arrestin weights for the desensitising stimulus
         eps = plan.endpoints
         self.TAU = np.zeros((len(eps), len(self.pairs)))
+        self.EFF = np.zeros_like(self.TAU)     # receptor-level G-protein stimulus (desensitisation), no gain
         self.ARR = np.zeros_like(self.TAU)
         for e, ep in enumerate(eps):
             for lig in model.ligands_at(ep.receptor):
                 i = self.pairs.index((ep.receptor, lig.name))
                 self.TAU[e, i] = lig.efficacy * ep.gain * ep.receptor_fraction
+                self.EFF[e, i] = lig.efficacy * ep.receptor_fraction
                 self.ARR[e, i] = 0.0 if lig.arrestin_efficacy is None else lig.arrestin_efficacy
+        tol = model.tolerance
+        self.DES = np.array([[1.0 if tol is None or tol.applies_to(ep.receptor) else 0.0] for ep in eps])
         self.Em = np.array([ep.Em for ep in eps])[:, None]
         self.slope = np.array([ep.n for ep in eps])[:, None]
         self.hyperbolic = bool(np.all(self.slope == 1.0))
@@ -1001,9 +1072,7 @@ class _Writer:
         reads = None
         if plan.tolerance:
             s_g = self.TAU @ occ
-            mech = self.work.model.tolerance.mechanism
-            s_des = s_g if mech == "gprotein" else (self.ARR @ occ if mech == "arrestin" else
-                                                     0.5 * (self.ARR @ occ + s_g))
+            s_des = self.DES * desensitising_stimulus(self.work.model.tolerance, self.EFF @ occ, self.ARR @ occ)
             if self.stepper is None:
                 self.stepper = ToleranceStepper(self.work.model.tolerance, s_g, s_des, Em=self.Em)
             else:
@@ -1060,8 +1129,12 @@ class PKSolution:
 
     def in_body_nmol(self) -> np.ndarray:
         """(N, T) total amount in all depots and compartments (nmol), excluding eliminated amounts."""
-        keep = [i for i, s in enumerate(self.model.states) if not s.endswith((".effect", ".eliminated"))]
+        keep = [i for i in self.model.mass_states() if not self.model.states[i].endswith(".eliminated")]
         return self.amounts[:, :, keep].sum(axis=-1)
+
+    def enzyme_active(self, enzyme: str, site: str) -> np.ndarray:
+        """(N, T) active fraction E = 1 - L of an :class:`~pharmsim.pk.Enzyme` at ``site`` ('gut' or 'liver')."""
+        return 1.0 - self.amount(f"{enzyme}.{site}.inactive")
 
     def eliminated_nmol(self) -> np.ndarray:
         """(N, T) total amount eliminated (not converted to a metabolite of the model) (nmol)."""
@@ -1095,16 +1168,23 @@ class PKSolution:
         return pd.concat(frames, ignore_index=True)
 
 
-def _dosed(model: PKModel, doses: Doses, t, amounts, F, lag):
-    """(N, T, C) cumulative bioavailable amount per compound."""
+def _dosed_inputs(model: PKModel, inp: Inputs, t, n: int):
+    """(n, T, C) cumulative amount put into each compound's amount states by ``inp`` (bioavailable doses, and the
+    amounts of a steady state), for mass balance."""
     ids = list(model.compound_ids)
-    N = amounts.shape[0]
-    out = np.zeros((N, t.size, len(ids)))
-    for e in range(doses.n_events):
-        start = doses.time_h[e] + lag[:, e][:, None]
-        dur = doses.duration_h[e]
-        frac = np.clip((t[None, :] - start) / dur, 0.0, 1.0) if dur > 0 else (t[None, :] >= start).astype(float)
-        out[:, :, ids.index(doses.compound[e])] += frac * (F[:, e] * amounts[:, e])[:, None]
+    owner = [ids.index(s.split(".", 1)[0]) if s.split(".", 1)[0] in ids and i in set(model.mass_states()) else -1
+             for i, s in enumerate(model.states)]
+    out = np.zeros((n, t.size, len(ids)))
+    ba = np.broadcast_to(inp.bolus_amount, (n, inp.bolus_time_h.size))
+    for j, (tb, sb) in enumerate(zip(inp.bolus_time_h, inp.bolus_state, strict=True)):
+        if owner[sb] >= 0:
+            out[:, :, owner[sb]] += (t[None, :] >= tb) * ba[:, j][:, None]
+    ra = np.broadcast_to(inp.infusion_rate, (n, inp.infusion_start_h.size))
+    for j in range(inp.infusion_start_h.size):
+        c = owner[inp.infusion_state[j]]
+        if c >= 0:
+            a, b = inp.infusion_start_h[j], inp.infusion_end_h[j]
+            out[:, :, c] += np.clip(t[None, :] - a, 0.0, b - a) * ra[:, j][:, None]
     return out
 
 
@@ -1136,6 +1216,8 @@ def solve_pk(model: PKModel, t_h, doses: Doses | None = None, *, method: str | N
         raise PharmsimError(f"method must be 'exact' or 'ode'; got {method!r}{suggest(str(method), ('exact', 'ode'))}")
     if method == "exact" and not model.is_linear:
         raise PharmsimError("the model has saturable (Michaelis-Menten) parts: use method='ode'")
+    rtol = require_number("rtol", rtol, minimum=0, strict=True)
+    atol = require_number("atol", atol, "nmol", minimum=0, strict=True)
     t = np.atleast_1d(require_finite("t_h", t_h, "h"))
     if t.ndim != 1 or t.size == 0:
         raise PharmsimError(f"t_h must be a non-empty 1-D array of times in h; got shape {t.shape}")
@@ -1148,18 +1230,29 @@ def solve_pk(model: PKModel, t_h, doses: Doses | None = None, *, method: str | N
     N = max(model.n_subjects, doses.n_subjects)
     if doses.n_subjects > 1 and model.n_subjects > 1 and doses.n_subjects != model.n_subjects:
         raise PharmsimError(f"doses are for {doses.n_subjects} subjects but parameters for {model.n_subjects}")
+    if doses.has_resets and np.any(np.concatenate([doses.reset_h, doses.time_h[doses.ss == 1]]) > 0):
+        raise PharmsimError("solve_pk starts at 0 h and does not split at resets (EVID 3/4, SS = 1 after 0 h); use "
+                            "pharmsim.simulate, which does")
+    if np.any(doses.ss > 0) and method != "exact":
+        raise PharmsimError("solve_pk computes steady state exactly for linear models only; for saturable PK use "
+                            "pharmsim.simulate (which iterates it)")
     state, F, lag = _events(model, doses, N)
     amounts = np.broadcast_to(doses.amount_nmol, (N, doses.n_events)).astype(float)
+    dur = _events_mod.event_durations(model, doses, amounts, F)
+    timing = np.stack([lag, dur], axis=1)
     n = len(model.states)
     out = np.empty((N, t.size, n))
-    lag_rows, group = (np.unique(lag, axis=0, return_inverse=True) if lag.size
+    dosed = np.zeros((N, t.size, len(model.compound_ids)))
+    flat = timing.reshape(N, -1)
+    lag_rows, group = (np.unique(flat, axis=0, return_inverse=True) if flat.size
                        else (np.zeros((1, 0)), np.zeros(N, dtype=int)))
     group = np.asarray(group).reshape(-1)
     A = model.matrix()
     for g in range(lag_rows.shape[0]):
         members = np.nonzero(group == g)[0]
-        inp = _inputs(doses, state, amounts[members], F[members], lag_rows[g])
         sub = model.subset(members) if model.n_subjects > 1 else model
+        inp = _inputs(doses, state, amounts[members], F[members], lag_rows[g].reshape(2, -1), float(t[-1]), sub)
+        dosed[members] = _dosed_inputs(model, inp, t, members.size)
         if method == "exact":
             Ag = A if A.ndim == 2 else A[members]
             out[members] = solve_linear(Ag, t, inp)
@@ -1169,4 +1262,4 @@ def solve_pk(model: PKModel, t_h, doses: Doses | None = None, *, method: str | N
                                              model.parameters.items()})
             out[members] = np.moveaxis(_ode_states(sub, t, inp, list(range(n)), rtol, atol), 0, -1).transpose(
                 1, 0, 2)
-    return PKSolution(model=model, t_h=t, amounts=out, dosed_nmol=_dosed(model, doses, t, amounts, F, lag))
+    return PKSolution(model=model, t_h=t, amounts=out, dosed_nmol=dosed)

@@ -83,3 +83,42 @@ def test_tidy_table():
 def test_bad_input(t, c, match):
     with pytest.raises(PharmsimError, match=match):
         nca(t, c)
+
+
+# ------------------------------------------------------------------------------------------------ multiple dosing
+def test_multiple_dosing_times_after_the_last_dose_auctau_accumulation_and_extrapolation_flag():
+    """IV bolus every tau at steady state (1 compartment, k): after the last dose C = D/V e^{-k t'}/(1 - e^{-k tau});
+    AUCtau = D/CL (log-down trapezoids are exact for a mono-exponential); accumulation 1/(1 - e^{-k tau})."""
+    from pharmsim.nca import nca
+
+    D, V, k, tau = 100.0, 20.0, 0.1, 12.0
+    t = np.arange(0.0, 72.01, 1.0)
+    last = 36.0
+    tp = np.mod(t, tau)
+    c = D / V * np.exp(-k * tp) / (1 - np.exp(-k * tau))
+    after = t >= last
+    c[after] = D / V * np.exp(-k * (t[after] - last)) / (1 - np.exp(-k * tau))    # no dose after 36 h
+    r = nca(t, c, dose_time_h=last, tau_h=tau)
+    assert r.Tmax == 0.0 and r.tlast == 36.0 and r.dose_time_h == last            # times after the last dose
+    np.testing.assert_allclose(r.AUC_tau, D / (k * V), rtol=1e-12)
+    np.testing.assert_allclose(r.lambda_z, k, rtol=1e-10)
+    np.testing.assert_allclose(r.accumulation_pred, 1 / (1 - np.exp(-k * tau)), rtol=1e-10)
+    assert not r.AUC_extrap_flag
+    short = nca(t[:8], np.exp(-0.01 * t[:8]) + 0.0)                               # 7 h of a 69 h half-life
+    assert short.AUC_extrap_flag and "> 20 %" in short.note
+    frame = r.to_frame()
+    assert {"AUCtau", "AUC extrap > 20 %", "accumulation (predicted)"} <= set(frame["statistic"])
+
+
+def test_include_tmax_in_the_lambda_z_fit():
+    """With include_tmax the fit may start at Tmax (PKNCA's option): on a mono-exponential decline from Tmax it
+    uses one point more and gives the same slope."""
+    from pharmsim.nca import nca
+
+    t = np.array([0.0, 1.0, 2.0, 4.0, 6.0, 8.0])
+    c = np.array([0.0, 10.0, 10.0 * np.exp(-0.3), 10.0 * np.exp(-0.9), 10.0 * np.exp(-1.5), 10.0 * np.exp(-2.1)])
+    a, b = nca(t, c), nca(t, c, include_tmax=True)
+    assert b.n_lambda_z == a.n_lambda_z + 1
+    np.testing.assert_allclose([a.lambda_z, b.lambda_z], 0.3, rtol=1e-12)
+    with pytest.raises(PharmsimError, match="include_tmax"):
+        nca(t, c, include_tmax="yes")
