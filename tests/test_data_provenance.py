@@ -145,7 +145,13 @@ def test_receptor_rows_have_a_receptor_target_and_pathway(everything):
     rec = everything[everything["file"].isin(["binding.csv", "function.csv", "kinetics.csv"])]
     assert set(rec["target"]) <= {"MOR", "DOR", "KOR"}
     structural = everything["quantity"].isin(["read_at", "formed_from", "presystemic_formation"])
-    assert set(everything.loc[~structural, "pathway"]) <= {"-", "G protein", "beta-arrestin"}
+    # interactions.csv: the site of an enzyme (gut, liver) or the route of a substrate's first pass;
+    # variability.csv: the PK parameter an omega belongs to
+    sites = everything["file"].eq("interactions.csv")
+    assert set(everything.loc[sites, "pathway"]) <= {"-", "gut", "liver", "oral"}
+    omegas = everything["file"].eq("variability.csv")
+    assert set(everything.loc[omegas, "pathway"]) <= {"CL", "V", "Vc", "Vp", "Q", "ka", "fm", "fpre", "F"}
+    assert set(everything.loc[~structural & ~sites & ~omegas, "pathway"]) <= {"-", "G protein", "beta-arrestin"}
     # structure rows: the pathway names the receptor an endpoint reads, or the enzyme that forms a metabolite
     reads = everything[everything["quantity"] == "read_at"]
     assert set(reads["pathway"]) <= {"MOR", "DOR", "KOR"} and len(reads) >= 3

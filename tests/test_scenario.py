@@ -111,11 +111,12 @@ def test_arms_population_model_sources_output():
                       {"what": "morphine", "amount_mg": 10, "route": "iv", "times_h": [2]}]},
         ],
         "population": {"n": 50, "seed": 7, "omega": {"MG": {"CL_L_per_h": 0.3}, "MG.V_L": 0.2},
+                       "omega_sources": {"MG.CL_L_per_h": "a teaching choice", "MG": {"V_L": "a teaching choice"}},
                        "correlation": {"MG.CL_L_per_h,MG.V_L": 0.4},
                        "covariates": {"body_weight_kg": {"median": 75, "sd_log": 0.15},
                                       "cyp3a4_inhibitor": "strong", "hepatic_impairment": "mild"}},
         "model": {"receptors": ["MOR"], "endpoints": ["analgesia"], "binding": {"MOR": "equilibrium"},
-                  "dor_efficacy": "what-if", "tolerance": True, "affinity": "binding"},
+                  "dor_efficacy": "what-if", "tolerance": "gprotein", "affinity": "binding"},
         "value": [WHATIF],
         "source": [{"quantity": "Ki", "compound": "mitragynine", "target": "MOR",
                     "source": "Obeng 2021 J Pharmacol Exp Ther"}],
@@ -184,7 +185,9 @@ def test_wrong_types():
     err(_base(time={"end_h": "24"}), r"time\.end_h must be a number \(h\); got a string '24'")
     err(_base(population={"n": 2.5}), r"population\.n must be a whole number; got a number 2\.5")
     err(_base(population={"n": True}), r"population\.n must be a whole number; got a boolean")
-    err(_base(model={"tolerance": "yes"}), r"model\.tolerance must be true or false; got a string")
+    err(_base(model={"tolerance": "yes"}), r"model\.tolerance must be one of 'gprotein', 'arrestin', 'both'; got 'yes'")
+    err(_base(model={"tolerance": True}), r"model\.tolerance must name the desensitisation mechanism.*got true")
+    err(_base(model={"tolerance": 3}), r"model\.tolerance must be a string")
     err(_base(dose=[{"what": "leaf powder", "amount_g": 1, "times_h": ["0"]}]), r"dose\[0\]\.times_h\[0\]")
     err(_base(time=5), r"^time must be a table; got an integer")
     err(_base(model={"receptors": "XOR"}), r"model\.receptors\[0\] must be one of 'MOR', 'DOR'")
@@ -219,8 +222,15 @@ def test_negative_and_impossible_values():
     err(_base(population={"omega": {"MG": {"CL_L_per": 0.1}}}),
         r"population\.omega\.MG\.CL_L_per is not a PK parameter", r"did you mean 'MG\.CL_L_per_h'")
     cl, v = "MG.CL_L_per_h", "MG.V_L"
-    err(_base(population={"omega": {cl: 0.1}, "correlation": {f"{cl},{v}": 0.2}}), r"no population\.omega entry")
-    err(_base(population={"omega": {cl: 0.1, v: 0.1}, "correlation": {f"{cl},{v}": 1.0}}), r"\(-1, 1\)")
+    src = {cl: "test", v: "test"}
+    err(_base(population={"omega": {cl: 0.1}, "omega_sources": {cl: "test"}, "correlation": {f"{cl},{v}": 0.2}}),
+        r"no population\.omega entry")
+    err(_base(population={"omega": {cl: 0.1, v: 0.1}, "omega_sources": src, "correlation": {f"{cl},{v}": 1.0}}),
+        r"\(-1, 1\)")
+    err(_base(population={"omega": {cl: 0.1}}), r"population\.omega\.MG\.CL_L_per_h = 0\.1 has no source")
+    err(_base(population={"omega": {cl: 0.1}, "omega_sources": {cl: "x", v: "y"}}),
+        r"omega_sources\.MG\.V_L names no \[population\.omega\] entry")
+    err(_base(population={"omega": "published"}), r"population\.omega must be one of 'library'")
     err(_base(population={"covariates": {"body_weight_kg": 5}}), r"\[30, 200\] kg")
     err(_base(population={"covariates": {"cyp3a4_inhibitor": "strnog"}}), r"did you mean 'strong'")
     err({"time": {"end_h": 1}}, r"no doses")
