@@ -111,7 +111,8 @@ def _kratom(form: str, leaf_g: float) -> dict:
     cat = catalog()
     pk = cat.pk_model(("MG",), effect_sites=())
     t = np.union1d(_FINE_H, _SCHEDULE_H)
-    sol = solve_pk(pk, t, Product(form, leaf_g).doses(0.0, library=cat.library))
+    d = Product(form, leaf_g).doses(0.0, library=cat.library)
+    sol = solve_pk(pk, t, d.select(np.array([c in pk.compound_ids for c in d.compound])))
     out = {"t": t}
     on = np.isin(t, _SCHEDULE_H)
     for c in ("MG", "7-OH-MG"):
@@ -145,6 +146,24 @@ def _mean_ratio(form):
     a, b = k["MG"][on], k["7-OH-MG"][on]
     ok = (a > _LLOQ_NG_PER_ML * 1000 / 398.5) & (b > _LLOQ_NG_PER_ML * 1000 / 414.5)
     return float(np.mean(b[ok] / a[ok]))
+
+
+@lru_cache(maxsize=1)
+def _alkaloid() -> dict:
+    """Speciociliatine after 2 g kratom tea (its content in the reference product), fine grid NCA."""
+    from .catalog import catalog
+    from .nca import nca
+    from .products import Product
+    from .solve import solve_pk
+
+    cat = catalog()
+    pk = cat.pk_model(("speciociliatine",), effect_sites=())
+    t = np.round(np.arange(0.0, 120.0001, 0.01), 10)
+    all_doses = Product("tea", 2.0).doses(0.0, library=cat.library)
+    d = all_doses.select(np.array([c == "speciociliatine" for c in all_doses.compound]))
+    c = solve_pk(pk, t, d).conc_nM("speciociliatine")[0]
+    r = nca(t, c)
+    return {"Cmax": r.Cmax, "Tmax": r.Tmax, "AUCinf": r.AUC0_inf}
 
 
 @lru_cache(maxsize=2)
@@ -255,6 +274,16 @@ def comparisons() -> tuple[Comparison, ...]:
         "huestis2024.7-OH-MG.Tmax.capsule", "7-OH-MG Tmax after 2 g leaf powder in capsules", "h", (lo + hi) / 2, lo,
         hi, "range of dose-group medians", "inside", "out-of-sample", *H24, "not fitted",
         lambda: _tmax("capsule", "7-OH-MG")))
+    sc_why = "derived from it (tools/derive_alkaloid_pk.py: CL/F, t1/2, Tmax)"
+    for q, unit, sim, sample, why in (
+            ("Cmax", "nM", lambda: _alkaloid()["Cmax"], "out-of-sample", "not used by the derivation (CL/F, t1/2 and "
+             "Tmax were)"),
+            ("Tmax", "h", lambda: _alkaloid()["Tmax"], "in-sample", sc_why),
+            ("AUCinf", "nM*h", lambda: _alkaloid()["AUCinf"], "in-sample", sc_why)):
+        p = _lib(q, "speciociliatine", source="Tanna 2022 Pharmaceutics")
+        lo, hi = _range(p.note)
+        out.append(Comparison(f"tanna2022.speciociliatine.{q}", f"speciociliatine {q} after 2 g kratom tea (10 mg)",
+                              unit, p.value, lo, hi, "median (range), n = 5", "inside", sample, *T22, why, sim))
     p = _lib("Tmax", "MG", source="Trakulsrichai 2015 Drug Des Devel Ther")
     out.append(Comparison(
         "trakulsrichai2015.MG.Tmax", "MG Tmax after kratom tea (chronic users, steady state; model: single 2 g tea)",

@@ -24,9 +24,10 @@ def kratom_and_morphine(lib, morphine_mg=10.0, grams=2.0, form="tea", oh_percent
 
 def test_build_model_resolves_sources_and_states_choices(lib):
     m = ps.build_model(kratom_and_morphine(lib), library=lib)
-    assert m.compounds == ("MG", "7-OH-MG", "morphine")
+    assert m.compounds == ("MG", "7-OH-MG", "speciociliatine", "morphine")  # the tea product holds speciociliatine
     assert {(x.compound, x.receptor) for x in m.ligands} == {
-        ("MG", "MOR"), ("7-OH-MG", "MOR"), ("morphine", "MOR"), ("MG", "DOR"), ("7-OH-MG", "DOR")}
+        ("MG", "MOR"), ("7-OH-MG", "MOR"), ("morphine", "MOR"), ("MG", "DOR"), ("7-OH-MG", "DOR"),
+        ("morphine", "DOR")}
     mg_dor = [x for x in m.ligands if x.compound == "MG" and x.receptor == "DOR"][0]
     assert mg_dor.efficacy == 0.0 and "Kruegel 2016" in mg_dor.sources["efficacy"]
     # the DOR choice and the missing morphine DOR affinity are stated, not hidden
@@ -159,7 +160,7 @@ def test_tolerance_full_agonist_loses_more_per_unit_analgesia(lib):
     kratom = ps.Product("tea", 4.0).doses(np.arange(0, 7 * 24, 6.0), library=lib)
     losses = {}
     for name, d in (("morphine", morph), ("kratom", kratom)):
-        r = ps.simulate(ps.build_model(d, library=lib, receptors=("MOR",), tolerance=True), d, t)
+        r = ps.simulate(ps.build_model(d, library=lib, receptors=("MOR",), tolerance="arrestin"), d, t)
         naive = r.get("response_naive", endpoint="analgesia")[0]
         real = r.get("response", endpoint="analgesia")[0]
         assert np.all(real <= naive + 1e-12)
@@ -172,7 +173,7 @@ def test_tolerance_full_agonist_loses_more_per_unit_analgesia(lib):
 def test_withdrawal_after_stopping(lib):
     t = np.arange(0, 10 * 24 + 0.01, 0.5)
     d = ps.regimen("morphine", 10, 6.0, 20, route="iv", library=lib)
-    r = ps.simulate(ps.build_model(d, library=lib, receptors=("MOR",), tolerance=True), d, t)
+    r = ps.simulate(ps.build_model(d, library=lib, receptors=("MOR",), tolerance="gprotein"), d, t)
     w = r.get("withdrawal", endpoint="analgesia")[0]
     assert w[t < 100].max() < w[t > 140].max()
     assert r.get("net_signal", endpoint="analgesia")[0, t > 150].min() < 0
@@ -213,7 +214,8 @@ def test_tidy_result_columns_and_units(lib):
         ({"receptors": ("MOR", "KOR")}, "receptors must be one of"),
         ({"binding": "fast"}, r"binding\['MOR'\] must be one of"),
         ({"endpoints": (Endpoint("x", "MOR"), 3)}, "endpoints must be names or Endpoint"),
-        ({"tolerance": "yes"}, "tolerance must be True, False"),
+        ({"tolerance": "yes"}, r"mechanism must be one of 'arrestin', 'gprotein', 'both'; got 'yes'"),
+        ({"tolerance": True}, "tolerance must name its mechanism"),
         ({"dor_efficacy": "Gutridge 2020"}, r"dor_efficacy must be a source with a DOR tau row.*'Gutridge 2020'"),
         ({"affinity": "functionnal"}, "affinity must be one of"),
         # a misspelt source key is an error, never silently ignored (the default would stay in place)

@@ -27,8 +27,9 @@ def test_library_default_contents():
     assert tea["MG"] == pytest.approx(38.96)  # Tanna 2022: 2 g of K51 (19.48 mg/g) = ~39 mg MG
     assert tea["7-OH-MG"] == 0.0
     assert Product("capsule", 0.5).amounts_mg(lib)["MG"] == pytest.approx(6.65)  # Huestis 2024
+    assert tea["speciociliatine"] == pytest.approx(10.24)  # 5.12 mg/g in K51 (NaPDI record): Tanna's 10 mg
     d = Product("tea", 2.0).doses(0.0, library=lib)
-    assert d.compound == ("MG",)  # no 7-OH-MG event when the content is 0
+    assert d.compound == ("MG", "speciociliatine")  # no 7-OH-MG event when the content is 0
 
 
 def test_extract_needs_a_content():
