@@ -3,17 +3,41 @@
 For teaching and research, not dosing advice. The public API is re-exported here; see the README.
 """
 
+from . import notebook
 from ._version import __version__
 from .binding import equilibrium_occupancy, kinetic_occupancy, make_nodes, stage_times
 from .catalog import Catalog, catalog
-from .comparison import Comparison, ceiling_table, compare_with_full_agonist, comparison_study, displacement_table
-from .dosing import Doses, EventTable, dose, dose_list, infusion, molar_mass_of, read_event_table, regimen
+from .comparison import (
+    Comparison,
+    Findings,
+    ceiling_table,
+    compare_with_full_agonist,
+    comparison_study,
+    displacement_summary,
+    displacement_table,
+    study_findings,
+)
+from .dosing import Doses, EventTable, dose, dose_list, infusion, molar_mass_of, read_event_table, regimen, reset
+from .events import cmt_map_of, from_doses
+from .fit import (
+    FitParameter,
+    FitResult,
+    IdentifiabilityWarning,
+    ParameterEstimate,
+    PKPredictor,
+    fit_hill,
+    fit_operational,
+    fit_pk_profiles,
+    fit_profiles,
+    fit_statistics,
+    pk_predictor,
+)
 from .library import Compound, Library, Parameter, load_library
 from .linear import Inputs, iter_linear, solve_linear
 from .model import Model, build_model, compose, default_endpoint
 from .nca import NCAResult, accumulation_ratio_observed, accumulation_ratio_predicted, auc_interval, nca, nca_table
-from .pk import CompoundPK, Conversion, ParamInfo, PKModel, Route, combine, parameter_table, state_table
-from .plots import occupancy_curves, response_curves, style_axes, time_course
+from .pk import CompoundPK, Conversion, Enzyme, ParamInfo, PKModel, Route, combine, parameter_table, state_table
+from .plots import occupancy_curves, response_curves, study_figures, style_axes, time_course
 from .population import (
     CYP3A4_LEVELS,
     HEPATIC_LEVELS,
@@ -28,10 +52,12 @@ from .population import (
     tidy_from_array,
 )
 from .products import Product, product_doses
+from .qualification import validate  # noqa: E402  (the validation report; input checks stay in pharmsim.validate)
 from .receptor import (
     Endpoint,
     K_A_from_ec50,
     Ligand,
+    affinity_table,
     antagonist_shifted_ec50,
     endpoint_ec50_emax,
     endpoint_response,
@@ -46,13 +72,18 @@ from .receptor import (
     tau_at,
     tau_from_emax,
 )
+from .residual import ResidualError
 from .result import Result, Series
+from .sbml import sbml_ids, to_antimony, to_sbml
 from .scenario import check as check_scenario
 from .scenario import load as load_scenario
 from .scenario import loads as loads_scenario
 from .scenario import shipped_scenario_path, shipped_scenarios
+from .sensitivity import Metric, Range, SensitivityResult, default_metrics, morris, sobol, tornado
 from .solve import OUTPUT_QUANTITIES, Outputs, PKSolution, simulate, solve_pk
+from .sources import SourceBands, SourceKey, across_sources, source_candidates
 from .study import Arm, ModelOptions, PopulationSpec, Study, StudyResult, run_study
+from .style import STYLES, Style, arm_linestyle, compound_colour, get_style
 from .titration import (
     TitrationProtocol,
     TitrationResult,
@@ -62,7 +93,14 @@ from .titration import (
     plot_final_doses,
     titrate,
 )
-from .tolerance import ToleranceParams, simulate_tolerance, steady_state_desensitisation
+from .tolerance import (
+    MECHANISMS,
+    ToleranceParams,
+    criterion_shift,
+    ec50_fold_shift,
+    simulate_tolerance,
+    steady_state_desensitisation,
+)
 from .units import convert, mg_to_nmol, ng_per_mL_to_nM, nM_to_ng_per_mL, nmol_to_mg
 from .validate import PharmsimError
 
@@ -81,10 +119,36 @@ DISCLAIMER = (
 )
 
 __all__ = [
+    "FitParameter",
+    "FitResult",
+    "IdentifiabilityWarning",
+    "ParameterEstimate",
+    "PKPredictor",
+    "fit_hill",
+    "fit_operational",
+    "fit_pk_profiles",
+    "fit_profiles",
+    "fit_statistics",
+    "pk_predictor",
+    "sbml_ids",
+    "to_antimony",
+    "to_sbml",
+    "Metric",
+    "Range",
+    "SensitivityResult",
+    "default_metrics",
+    "morris",
+    "sobol",
+    "tornado",
+    "SourceBands",
+    "SourceKey",
+    "across_sources",
+    "source_candidates",
     "__version__",
     "DISCLAIMER",
     # errors, units, library
     "PharmsimError",
+    "validate",
     "convert",
     "mg_to_nmol",
     "nmol_to_mg",
@@ -111,6 +175,7 @@ __all__ = [
     "schild_dose_ratio",
     "antagonist_shifted_ec50",
     "furchgott_tau",
+    "affinity_table",
     "occupancy_curves",
     "response_curves",
     "style_axes",
@@ -121,6 +186,7 @@ __all__ = [
     "Route",
     "CompoundPK",
     "Conversion",
+    "Enzyme",
     "ParamInfo",
     "PKModel",
     "PKSolution",
@@ -133,6 +199,10 @@ __all__ = [
     "dose",
     "dose_list",
     "regimen",
+    "reset",
+    "cmt_map_of",
+    "from_doses",
+    "ResidualError",
     "infusion",
     "read_event_table",
     "molar_mass_of",
@@ -153,6 +223,9 @@ __all__ = [
     "ToleranceParams",
     "simulate_tolerance",
     "steady_state_desensitisation",
+    "MECHANISMS",
+    "ec50_fold_shift",
+    "criterion_shift",
     "Catalog",
     "catalog",
     "Model",
@@ -165,12 +238,23 @@ __all__ = [
     "Result",
     "Series",
     "time_course",
+    "study_figures",
+    # how figures look: one colour per compound, arms by line style, named styles
+    "STYLES",
+    "Style",
+    "arm_linestyle",
+    "compound_colour",
+    "get_style",
+    "notebook",
     # the comparison the package exists for
     "Comparison",
     "compare_with_full_agonist",
     "comparison_study",
     "ceiling_table",
     "displacement_table",
+    "displacement_summary",
+    "Findings",
+    "study_findings",
     # populations, interactions, titration
     "Population",
     "Covariates",

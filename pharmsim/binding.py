@@ -35,7 +35,14 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 
 from .linear import step_key
-from .validate import PharmsimError, require_finite, require_nonnegative, require_positive
+from .validate import (
+    PharmsimError,
+    require_count,
+    require_finite,
+    require_nonnegative,
+    require_number,
+    require_positive,
+)
 
 __all__ = [
     "RADAU_C",
@@ -61,6 +68,9 @@ _S = 3
 #: Default largest step (h). W1 (kratom + morphine, koff up to 45 /h) needs local refinement only in the
 #: first hour after a morphine dose; see :func:`adapt_nodes`.
 DEFAULT_MAX_STEP_H = 0.25
+#: Default bound on the number of integration nodes (each is a step of every subject's binding states); the
+#: engine's limit (:data:`pharmsim.solve.MAX_NODES`) is this one.
+MAX_NODES = 2_000_000
 
 
 # ------------------------------------------------------------------------------------------------
@@ -99,16 +109,18 @@ def equilibrium_occupancy(ce_nM, kd_nM) -> np.ndarray:
 # meshes
 # ------------------------------------------------------------------------------------------------
 
-def make_nodes(t_h, breakpoints_h=(), max_step_h: float = DEFAULT_MAX_STEP_H) -> np.ndarray:
+def make_nodes(t_h, breakpoints_h=(), max_step_h: float = DEFAULT_MAX_STEP_H, *, max_nodes: int = MAX_NODES
+               ) -> np.ndarray:
     """Integration nodes: the union of output times and breakpoints, each step at most ``max_step_h``.
 
     Breakpoints (dose times, infusion starts/ends) must be nodes: there Ce is only once differentiable,
     and a step across them would lose the method's order. Steps longer than ``max_step_h`` are divided
-    into equal parts.
+    into equal parts. More than ``max_nodes`` nodes are refused before they are made.
     """
     t = np.atleast_1d(require_finite("t_h", t_h, "h"))
-    b = np.atleast_1d(require_finite("breakpoints_h", breakpoints_h, "h")) if np.size(breakpoints_h) else np.zeros(0)
-    hmax = float(require_positive("max_step_h", max_step_h, "h"))
+    b = np.atleast_1d(require_finite("breakpoints_h", breakpoints_h, "h")).ravel()
+    hmax = require_number("max_step_h", max_step_h, "h", minimum=0, strict=True)
+    max_nodes = require_count("max_nodes", max_nodes, minimum=2)
     if t.ndim != 1 or t.size == 0:
         raise PharmsimError(f"t_h must be a non-empty 1-D array of times in h; got shape {t.shape}")
     if np.any(np.diff(t) < 0):
@@ -118,7 +130,12 @@ def make_nodes(t_h, breakpoints_h=(), max_step_h: float = DEFAULT_MAX_STEP_H) ->
     if base.size == 1:
         return base
     h = np.diff(base)
-    parts = np.maximum(1, np.ceil(h / hmax * (1 - 1e-12)).astype(int))
+    wanted = np.maximum(1.0, np.ceil(h / hmax * (1 - 1e-12)))
+    if wanted.sum() + 1 > max_nodes:
+        raise PharmsimError(f"t_h from {t[0]:g} to {t[-1]:g} h at max_step_h = {hmax:g} h needs about "
+                            f"{wanted.sum() + 1:.4g} integration nodes, over max_nodes = {max_nodes:,}; shorten "
+                            "the time span, raise max_step_h, or raise max_nodes")
+    parts = wanted.astype(int)
     pieces = [base[:-1, None][k] + h[k] * np.arange(parts[k]) / parts[k] for k in range(h.size)]
     return np.concatenate(pieces + [base[-1:]])
 
@@ -456,7 +473,7 @@ def len_of(ce_fn, nodes) -> int:
 def adapt_nodes(t_h, ce_fn: Callable[[np.ndarray], np.ndarray], kon_per_nM_per_h, koff_per_h, *,
                 breakpoints_h=(), max_step_h: float = DEFAULT_MAX_STEP_H, atol: float = 1e-10,
                 rtol: float = 1e-5, b0=None, max_rounds: int = 12, start: str = "integrate",
-                groups: int | None = None) -> np.ndarray:
+                groups: int | None = None, max_nodes: int = MAX_NODES) -> np.ndarray:
     """Nodes whose every step meets a local-error tolerance, found by step doubling.
 
     Starting from ``make_nodes(t_h, breakpoints_h, max_step_h)``, the state at the start of every step is
@@ -503,17 +520,19 @@ def adapt_nodes(t_h, ce_fn: Callable[[np.ndarray], np.ndarray], kon_per_nM_per_h
         ``ce_fn`` with its own rates (the layout of a model's kinetic receptors, shared by all subjects); the
         integration then runs in the shared-rate form (:func:`iter_kinetic_occupancy`) and every step must
         meet the tolerance at every receptor.
+    max_nodes : int
+        The starting mesh is refused beyond this many nodes (:func:`make_nodes`).
 
     Returns
     -------
     numpy.ndarray
         The nodes (h).
     """
-    atol = float(require_positive("atol", atol))
-    rtol = float(require_nonnegative("rtol", rtol))
+    atol = require_number("atol", atol, minimum=0, strict=True)
+    rtol = require_number("rtol", rtol, minimum=0)
     if start not in ("integrate", "equilibrium"):
         raise PharmsimError(f"start must be 'integrate' or 'equilibrium'; got {start!r}")
-    nodes = make_nodes(t_h, breakpoints_h, max_step_h)
+    nodes = make_nodes(t_h, breakpoints_h, max_step_h, max_nodes=max_nodes)
     if nodes.size < 2:
         return nodes
     if groups is not None:

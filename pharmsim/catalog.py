@@ -19,12 +19,26 @@ library from its caller.
 
 How a ligand's numbers are chosen (Black & Leff 1983, doi:10.1098/rspb.1983.0093)::
 
-    efficacy   tau row (pathway 'G protein') at the receptor; 0 = competitive antagonist
-    K          affinity='functional' (default): K_A = EC50 (1 + tau) with the EC50 of the tau's source
-               (n = 1), so that K_A and tau come from one assay; a binding Ki where no EC50 exists
-               affinity='binding': the binding Ki (or Kd) row
+    efficacy   tau row (pathway 'G protein') at the receptor; 0 = competitive antagonist; without a tau row, from
+               an in-vivo ceiling (an Emax row of the compound at an endpoint): efficacy = (e/(1 - e))/gain
+    K          affinity='functional' (default): the in-vivo K_A anchored to a human C50 (a C50 row at an endpoint:
+               K = C50_u (1 + efficacy x gain)) > the in-vitro K_A = EC50 (1 + tau) with the EC50 of the tau's
+               source > an in-vivo KD > the functional K_B > the binding Ki; 'in vitro': no in-vivo anchors;
+               'binding': the binding Ki. Every kind is kept in Ligand.affinities and shown side by side.
+    basis      every affinity is used on the model's basis, unbound concentration: rows published on the
+               total-plasma basis (the library's ``basis`` column) are multiplied by fu; kon is divided by fu
+    sources    a source chosen for K or tau that reports both an EC50 and a tau is used for both
     kinetics   published koff (and kon) rows; else the receptor's koff_fast_default with kon = koff/K
     arrestin   internalisation_efficacy row (pathway 'beta-arrestin'); 0 for an antagonist
+
+How the in-vitro numbers meet the in-vivo ones: one mechanism, the endpoint gain g (receptor reserve and
+amplification of a clinical endpoint relative to the reference assay, tau_E = efficacy x g), calibrated on one
+in-vivo anchor per endpoint (data/endpoints.csv) and shown beside every in-vitro number in the tables; in-vitro
+G-protein assays are taken to share one efficacy scale (no per-assay amplification factor is known - an
+assumption the in-vivo anchors of fentanyl and buprenorphine absorb).
+
+What each compound can and cannot do (dose, curve, comparison) is :meth:`Catalog.capabilities`; the errors of
+:meth:`Catalog.require` say the same.
 
 Not for: solving, populations or plotting; the numbers themselves live in ``data/*.csv``. Teaching and
 research only, not dosing advice.
@@ -34,21 +48,53 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from .library import Library, Parameter, load_library
-from .pk import IV, CompoundPK, Conversion, PKModel, Route
-from .receptor import Endpoint, Ligand
-from .validate import PharmsimError, require_choice, suggest
+from .pk import IV, CompoundPK, Conversion, Enzyme, ParamInfo, PKModel, Route
+from .receptor import Endpoint, K_A_from_ec50, Ligand, tau_from_emax
+from .tolerance import MECHANISMS, ToleranceParams
+from .validate import PharmsimError, require_choice, require_names, require_number, suggest
 
-__all__ = ["Catalog", "CovariateEffects", "catalog", "source_text"]
+__all__ = ["AFFINITY_CHOICES", "AFFINITY_KINDS", "CAPABILITIES", "Catalog", "CovariateEffects", "catalog",
+           "source_text"]
 
 _LN2 = float(np.log(2.0))
 #: Targets that are not routes even when a compound has rows there.
 _NOT_ROUTES = ("PK",)
+
+#: The kinds of equilibrium constant a Ligand can carry (``Ligand.K_kind``, ``Ligand.affinities``).
+IN_VIVO_K_A = "in-vivo K_A (human C50 anchor)"
+FUNCTIONAL_K_A = "functional K_A (in vitro)"
+IN_VIVO_KD = "in-vivo KD"
+FUNCTIONAL_K_B = "functional K_B"
+BINDING_KI = "binding Ki"
+BINDING_KD = "binding Kd"
+AFFINITY_KINDS = (IN_VIVO_K_A, FUNCTIONAL_K_A, IN_VIVO_KD, FUNCTIONAL_K_B, BINDING_KI, BINDING_KD)
+#: The ``affinity=`` choices of :meth:`Catalog.ligand` and :func:`pharmsim.model.build_model`.
+AFFINITY_CHOICES = ("functional", "in vitro", "binding")
+_AFFINITY_ORDER = {
+    "functional": (IN_VIVO_K_A, FUNCTIONAL_K_A, IN_VIVO_KD, FUNCTIONAL_K_B, BINDING_KI, BINDING_KD),
+    "in vitro": (FUNCTIONAL_K_A, FUNCTIONAL_K_B, BINDING_KI, BINDING_KD, IN_VIVO_KD),
+    "binding": (BINDING_KI, BINDING_KD, IN_VIVO_KD, FUNCTIONAL_K_B, FUNCTIONAL_K_A, IN_VIVO_K_A),
+}
+_AGONIST_ONLY = (IN_VIVO_K_A, FUNCTIONAL_K_A)
+_SHORT_KIND = {IN_VIVO_K_A: "in-vivo K_A", FUNCTIONAL_K_A: "K_A in vitro", IN_VIVO_KD: "in-vivo KD",
+               FUNCTIONAL_K_B: "K_B", BINDING_KI: "Ki", BINDING_KD: "Kd"}
+
+
+def _short(source: str) -> str:
+    """'Kruegel 2016 J Am Chem Soc' -> 'Kruegel 2016' (figure legends)."""
+    words = str(source).split()
+    for i, w in enumerate(words):
+        if w.isdigit() and len(w) == 4:
+            return " ".join(words[: i + 1])
+    return str(source)
+#: What :meth:`Catalog.capabilities` reports per compound and :meth:`Catalog.require` checks.
+CAPABILITIES = ("dose", "curve", "comparison")
 
 
 def source_text(p: Parameter) -> str:
@@ -90,16 +136,15 @@ class CovariateEffects:
     def __post_init__(self):
         from types import MappingProxyType
 
-        from .validate import require_finite
 
         s = object.__setattr__
         for name in ("cl_exponent", "v_exponent"):
-            s(self, name, float(require_finite(name, getattr(self, name))))
+            s(self, name, require_number(name, getattr(self, name)))
 
         def fractions(name, d, fixed=None):
             out = {} if fixed is None else dict(fixed)
             for k, v in dict(d or {}).items():
-                f = float(require_finite(f"{name}[{k!r}]", v))
+                f = require_number(f"{name}[{k!r}]", v)
                 if not 0.0 <= f <= 1.0:
                     raise PharmsimError(f"{name}[{k!r}] must be a fraction in [0, 1]; got {v!r}")
                 out[str(k)] = f
@@ -186,7 +231,7 @@ class Catalog:
     def with_metabolites(self, compounds: Sequence[str]) -> tuple[str, ...]:
         """``compounds`` (ids) with every metabolite formed from them (recursively), each once, parents first."""
         out: list[str] = []
-        todo = [self.compound_id(c) for c in compounds]
+        todo = [self.compound_id(c) for c in require_names("compounds", compounds)]
         while todo:
             c = todo.pop(0)
             if c in out:
@@ -217,7 +262,8 @@ class Catalog:
         if cid not in self.pk_compounds():
             raise PharmsimError(
                 f"{cid} has no human PK model in the library (no n_compartments row in data/structure.csv), so it "
-                f"cannot be dosed; compounds with one: {', '.join(self.pk_compounds())}"
+                f"cannot be dosed (an in-vitro reference: curves and equilibrium tables only, see pharmsim "
+                f"compounds); compounds with one: {', '.join(self.pk_compounds())}"
                 f"{suggest(cid, self.pk_compounds())}. Give a PKModel of your own (build_model(..., pk_model=...)) "
                 "or add its rows")
         return cid
@@ -235,8 +281,9 @@ class Catalog:
                                     f"{[IV, *have]}{suggest(r, have)}")
         return CompoundPK(cid, self.molar_mass(cid), n, tuple(Route(r) for r in chosen), effect_site=effect_site)
 
-    def _value(self, p: dict, src: dict, key: str, quantity: str, compound: str, target: str, unit: str) -> None:
-        par = self.library.parameter(quantity, compound, target)
+    def _value(self, p: dict, src: dict, key: str, quantity: str, compound: str, target: str, unit: str,
+               pathway: str | None = None) -> None:
+        par = self.library.parameter(quantity, compound, target, pathway)
         src[key] = f"{par.source} [{par.status}]"
         p[key] = float(par.to(unit))
 
@@ -304,7 +351,60 @@ class Catalog:
                 except PharmsimError as err:
                     raise PharmsimError(f"the formation of {cv.metabolite} from {cv.parent} needs {quantity} at "
                                         f"{target}: {err}") from None
-        return PKModel(tuple(comps), tuple(convs), params, src)
+        enzymes = self._enzymes(ids, by_id, params, src)
+        return PKModel(tuple(comps), tuple(convs), params, src, enzymes)
+
+    def _enzymes(self, ids: Sequence[str], by_id: Mapping[str, CompoundPK], params: dict, src: dict
+                 ) -> tuple[Enzyme, ...]:
+        """The enzymes of the model's substrates (an ``EH`` row at the enzyme), with the mechanism-based
+        inhibitors among ``ids`` (``KI`` rows), and their parameters (data/interactions.csv)."""
+        lib = self.library
+        out = []
+        names = dict.fromkeys(t for c in ids for t in lib.targets("EH", c))
+        for name in names:
+            subs = tuple(c for c in ids if lib.has("EH", c, name))
+            inh = tuple(c for c in ids if lib.has("KI", c, name) and c not in subs)
+            enz = Enzyme(name, inh, subs)
+            for info in enz.parameter_info(by_id):
+                key = info.name
+                try:
+                    if info.role == "kdeg":
+                        site = key.split(".")[1]
+                        self._value(params, src, key, "t_half_deg", "-", name, "h", pathway=site)
+                        params[key] = _LN2 / params[key]
+                    elif info.role == "Qent":
+                        self._value(params, src, key, "Qent", "-", name, info.unit, pathway="gut")
+                    elif info.role in ("KI", "kinact"):
+                        site = key.split(".")[2]
+                        self._value(params, src, key, info.role, info.compound, name, info.unit, pathway=site)
+                    elif info.role == "Fg":
+                        self._value(params, src, key, "Fg", info.compound, name, info.unit, pathway=info.route)
+                    else:  # fm_enzyme, EH
+                        q = {"fm_enzyme": "fm", "EH": "EH"}[info.role]
+                        self._value(params, src, key, q, info.compound, name, info.unit)
+                except PharmsimError as err:
+                    raise PharmsimError(f"the {name} interaction model needs {info.role} for {info.compound} "
+                                        f"({key}): {err}") from None
+            out.append(enz)
+        return tuple(out)
+
+    def default_omega(self, parameter_info: Mapping[str, ParamInfo]) -> tuple[dict[str, float], dict[str, str]]:
+        """Default between-subject variability (SD of log) for the PK parameters ``parameter_info`` (a
+        :attr:`PKModel.parameter_info`), from ``omega`` rows (data/variability.csv: compound, target ``PK`` or
+        ``oral`` = every extravascular route, pathway = the parameter's symbol: CL, V or Vc, Vp, ka, fm ...).
+        Returns ``({name: omega}, {name: 'source [status]'})``; parameters without a row get none."""
+        lib = self.library
+        omega, src = {}, {}
+        for name, info in parameter_info.items():
+            role = {"V": ("V", "Vc")}.get(info.role, (info.role,))
+            target = "oral" if info.route is not None else "PK"
+            for r in role:
+                if lib.has("omega", info.compound, target, r):
+                    par = lib.parameter("omega", info.compound, target, r)
+                    omega[name] = float(par.value)
+                    src[name] = f"{par.source} [{par.status}]"
+                    break
+        return omega, src
 
     # ------------------------------------------------------------------------------------- ligands
     def receptors(self) -> tuple[str, ...]:
@@ -318,6 +418,24 @@ class Catalog:
         if source is not None and not lib.has(quantity, compound, receptor, pathway=pathway, source=source):
             return None
         return lib.parameter(quantity, compound, receptor, pathway=pathway, source=source)
+
+    def unbound_nM(self, p: Parameter) -> tuple[float, str]:
+        """The affinity or potency ``p`` in nM on the model's basis (unbound concentration), and the conversion.
+
+        Rows on the ``'total plasma'`` basis (``Parameter.basis``; e.g. Yassen 2007's in-vivo KD, Algera 2021's
+        effect-site C50 on the total-plasma scale) are multiplied by the compound's fraction unbound ``fu``
+        (``C_u = fu C``); ``'in vitro'`` (nominal free medium) and ``'unbound'`` rows are used as they are.
+        """
+        value = float(p.to("nM"))
+        if p.basis != "total plasma":
+            return value, ""
+        if not self.library.has("fu", p.compound, "PK"):
+            raise PharmsimError(f"{p.label} is on the total-plasma basis, and converting it to the unbound basis of "
+                                f"the model needs a fraction unbound (fu) of {p.compound}; the library has none")
+        fu = self.library.parameter("fu", p.compound, "PK")
+        f = float(fu.to("fraction"))
+        return value * f, (f" on the total-plasma basis, x fu {f:g} ({fu.source} [{fu.status}]) = "
+                           f"{value * f:.4g} nM unbound")
 
     def binding_affinity(self, compound: str, receptor: str, source: str | None = None) -> Parameter | None:
         """The binding Ki (or Kd) row of ``compound`` at ``receptor`` (preferred, or ``source``'s), or None."""
@@ -339,50 +457,176 @@ class Catalog:
                 out += list(self.library.sources(q, compound, receptor, pathway=pathway)["source"])
         return list(dict.fromkeys(out))
 
+    def _anchors(self, cid: str, receptor: str, quantity: str) -> list[tuple[Endpoint, Parameter]]:
+        """In-vivo anchor rows (``quantity`` 'C50' or 'Emax', compound ``cid``, target an endpoint at ``receptor``)."""
+        lib = self.library
+        return [(self.endpoint(name), lib.parameter(quantity, cid, name, pathway="G protein"))
+                for name in self.endpoint_names(receptor) if lib.has(quantity, cid, name, pathway="G protein")]
+
+    def efficacy(self, compound: str, receptor: str, tau_source: str | None = None
+                 ) -> tuple[float, str, Parameter | None]:
+        """``(efficacy, source text, tau row or None)`` of ``compound`` at ``receptor``.
+
+        The efficacy is the operational tau in the reference system of unit gain: the G-protein ``tau`` row (the
+        preferred one, or ``tau_source``'s); without one, it is derived from an in-vivo ceiling (an ``Emax`` row of
+        the compound at an endpoint, data/endpoints.csv): ``tau_E = (e/(1 - e))^(1/n)``, efficacy ``tau_E/g_E``
+        (Black & Leff 1983, doi:10.1098/rspb.1983.0093). Raises, saying what to add, when neither exists.
+        """
+        cid = self.compound_id(compound)
+        tau_p = self._choose("tau", cid, receptor, "G protein", tau_source)
+        if tau_p is not None:
+            return float(tau_p.value), source_text(tau_p), tau_p
+        if tau_source is not None:
+            raise PharmsimError(f"the library has no G-protein efficacy (tau) of {cid} at {receptor} from "
+                                f"{tau_source!r}; sources: {self._sources(('tau',), cid, receptor, 'G protein')}")
+        anchors = self._anchors(cid, receptor, "Emax")
+        if anchors:
+            ep, p = anchors[0]
+            e = float(p.to("fraction")) / ep.Em
+            tau_ep = float(tau_from_emax(e, ep.n))
+            eff = tau_ep / (ep.gain * ep.receptor_fraction)
+            return eff, (f"derived from an in-vivo ceiling: tau at {ep.name} = e/(1 - e) = {tau_ep:.4g} with e = "
+                         f"{e:g} ({source_text(p)}), divided by the {ep.name} gain {ep.gain:g} = {eff:.4g}"), None
+        raise PharmsimError(
+            f"{cid} binds {receptor}, but the library holds no G-protein efficacy (tau) for it there and no in-vivo "
+            f"ceiling to derive one from, so {cid} cannot be given a response (dose, comparison or response curve) "
+            f"at {receptor}; add one with Library.with_value('tau', {cid!r}, {receptor!r}, value, '-', "
+            f"pathway='G protein', source=...) or leave {cid} out")
+
+    def affinities(self, compound: str, receptor: str, *, tau_source: str | None = None
+                   ) -> dict[str, tuple[float, str, str]]:
+        """Every equilibrium constant of ``compound`` at ``receptor`` the library supports, side by side.
+
+        Returns ``{kind: (K_nM on the unbound basis, source text, source name)}`` for the kinds in
+        :data:`AFFINITY_KINDS` that exist: the in-vivo K_A anchored to a human C50, the in-vitro functional K_A
+        (``EC50 (1 + tau)`` of the tau's assay), the in-vivo KD, the functional K_B, the binding Ki and Kd.
+        Binding Ki and functional K_A are different numbers (assay, Na+/GTP, radioligand state); pharmsim uses one
+        (:meth:`ligand` says which) and shows all.
+        """
+        cid = self.compound_id(compound)
+        lib = self.library
+        out: dict[str, tuple[float, str, str]] = {}
+        try:
+            eff, eff_text, tau_p = self.efficacy(cid, receptor, tau_source)
+        except PharmsimError:
+            eff, tau_p = None, None
+        if eff:
+            for ep, p in self._anchors(cid, receptor, "C50"):
+                c50, conv = self.unbound_nM(p)
+                tau_ep = eff * ep.gain * ep.receptor_fraction
+                K = float(K_A_from_ec50(c50, tau_ep, ep.n))
+                out[IN_VIVO_K_A] = (K, f"derived: K = C50,u ((2 + tau^n)^(1/n) - 1) with C50 {p.value:g} {p.unit} "
+                                       f"({source_text(p)}){conv}, tau at {ep.name} = {tau_ep:.4g} (efficacy x gain "
+                                       f"{ep.gain:g}) = {K:.4g} nM", p.source)
+                break
+        if eff and tau_p is not None and lib.has("EC50", cid, receptor, pathway="G protein", source=tau_p.source):
+            ec = lib.parameter("EC50", cid, receptor, pathway="G protein", source=tau_p.source)
+            ec50, conv = self.unbound_nM(ec)
+            K = float(K_A_from_ec50(ec50, eff))
+            out[FUNCTIONAL_K_A] = (K, f"derived: K_A = EC50 x (1 + tau) = {ec50:g} nM x (1 + {eff:g}){conv} from "
+                                      f"{source_text(ec)}", ec.source)
+        if lib.has("Kd", cid, receptor):
+            kd = lib.parameter("Kd", cid, receptor)
+            value, conv = self.unbound_nM(kd)
+            kind = IN_VIVO_KD if kd.basis in ("total plasma", "unbound") else BINDING_KD
+            out[kind] = (value, source_text(kd) + conv, kd.source)
+        if lib.has("Kb", cid, receptor, pathway="G protein"):
+            kb = lib.parameter("Kb", cid, receptor, pathway="G protein")
+            value, conv = self.unbound_nM(kb)
+            out[FUNCTIONAL_K_B] = (value, source_text(kb) + conv, kb.source)
+        if lib.has("Ki", cid, receptor):
+            ki = lib.parameter("Ki", cid, receptor)
+            value, conv = self.unbound_nM(ki)
+            out[BINDING_KI] = (value, source_text(ki) + conv, ki.source)
+        return out
+
+    def _same_assay(self, cid: str, receptor: str, K_source: str | None, tau_source: str | None):
+        """A source chosen for K or for tau selects that assay for both where it reports both (EC50 and tau), so
+        that K_A = EC50 (1 + tau) is never built from one assay's potency and another's efficacy."""
+        lib = self.library
+        if K_source is not None and tau_source is None and \
+                lib.has("tau", cid, receptor, pathway="G protein", source=K_source):
+            tau_source = K_source
+        if tau_source is not None and K_source is None and \
+                lib.has("EC50", cid, receptor, pathway="G protein", source=tau_source):
+            K_source = tau_source
+        return K_source, tau_source
+
+    def _K_from_source(self, cid, receptor, source, affinity, affs, tau_p):
+        """The K of ``source`` (its functional K_A when it reports EC50 and tau, else its Ki, Kd or K_B)."""
+        lib = self.library
+        order = (FUNCTIONAL_K_A, FUNCTIONAL_K_B, BINDING_KI, BINDING_KD, IN_VIVO_KD) if affinity != "binding" else \
+            (BINDING_KI, BINDING_KD, IN_VIVO_KD, FUNCTIONAL_K_B)
+        for kind in order:
+            if kind == FUNCTIONAL_K_A:
+                if tau_p is not None and tau_p.source == source and kind in affs:
+                    return affs[kind][0], kind, affs[kind][1]
+                continue
+            quantity, pathway = {FUNCTIONAL_K_B: ("Kb", "G protein"), BINDING_KI: ("Ki", None),
+                                 BINDING_KD: ("Kd", None), IN_VIVO_KD: ("Kd", None)}[kind]
+            if lib.has(quantity, cid, receptor, pathway=pathway, source=source):
+                p = lib.parameter(quantity, cid, receptor, pathway=pathway, source=source)
+                if quantity == "Kd" and (p.basis in ("total plasma", "unbound")) != (kind == IN_VIVO_KD):
+                    continue
+                value, conv = self.unbound_nM(p)
+                return value, kind, source_text(p) + conv
+        raise PharmsimError(f"the library has no Ki or Kd of {cid} at {receptor} from {source!r} (nor an EC50 with "
+                            f"its tau, or a Kb); sources: "
+                            f"{self._sources(('Ki', 'Kd', 'Kb', 'EC50'), cid, receptor)}")
+
     def ligand(self, compound: str, receptor: str, *, affinity: str = "functional", K_source: str | None = None,
                tau_source: str | None = None, kinetic: bool = True, notes: list | None = None) -> Ligand | None:
         """``compound`` at ``receptor`` with every number and source, or None when it has no affinity there.
 
-        Raises when the compound binds but has no efficacy (tau) row there: the error says what to add.
-        ``notes`` (a list) receives the modelling choices made (fast-binding assumption, K kind).
+        The efficacy comes from :meth:`efficacy`. The K in use (``Ligand.K_nM``, named by ``Ligand.K_kind``; all
+        kinds in ``Ligand.affinities``, from :meth:`affinities`) is, by ``affinity``:
+
+        ``'functional'`` (default)
+            the in-vivo K_A anchored to a human C50 > the in-vitro functional K_A of the tau's assay > an in-vivo
+            KD > the functional K_B > the binding Ki > the binding Kd. In-vivo potency anchors in-vitro numbers
+            where both exist; a compound without an in-vivo anchor keeps its in-vitro K_A.
+        ``'in vitro'``
+            the in-vitro functional K_A > K_B > Ki > Kd (no in-vivo anchor).
+        ``'binding'``
+            the binding Ki > Kd > in-vivo KD > K_B.
+
+        ``K_source`` / ``tau_source`` choose a source; a source that reports both an EC50 and a tau is used for
+        both (K_A and tau of one assay stay together). With kinetic binding and published kon/koff rows, K is
+        ``koff/kon`` (converted to the unbound basis). Every affinity is used on the unbound basis
+        (:meth:`unbound_nM`). ``notes`` (a list) receives the choices made.
+
+        Raises when the compound binds but has no efficacy there (:meth:`efficacy`).
         """
-        require_choice("affinity", affinity, ("functional", "binding"))
+        require_choice("affinity", affinity, AFFINITY_CHOICES)
         notes = [] if notes is None else notes
         cid = self.compound_id(compound)
-        ki = self.binding_affinity(cid, receptor, K_source if affinity == "binding" else None)
-        if ki is None and K_source is None:
+        K_source, tau_source = self._same_assay(cid, receptor, K_source, tau_source)
+        affs = self.affinities(cid, receptor, tau_source=tau_source)
+        if not affs and K_source is None:
             return None
-        tau_p = self._choose("tau", cid, receptor, "G protein", tau_source)
-        if tau_p is None:
-            if tau_source is not None:
-                raise PharmsimError(f"the library has no G-protein efficacy (tau) of {cid} at {receptor} from "
-                                    f"{tau_source!r}; sources: {self._sources(('tau',), cid, receptor, 'G protein')}")
-            raise PharmsimError(
-                f"the library holds no G-protein efficacy (tau) for {cid} at {receptor}; add one with "
-                f"Library.with_value('tau', {cid!r}, {receptor!r}, value, '-', pathway='G protein', source=...) "
-                "or leave the compound out")
-        eff = float(tau_p.value)
-        sources = {"efficacy": source_text(tau_p)}
-        K, kind, Ki = None, "binding Ki", None
-        if ki is not None:
-            Ki = float(ki.to("nM"))
-            sources["Ki"] = source_text(ki)
-        if affinity == "functional":
-            if K_source is not None:
-                ki_chosen = self.binding_affinity(cid, receptor, K_source)
-                K, kind, sources["K"] = float(ki_chosen.to("nM")), "binding Ki", source_text(ki_chosen)
-            elif eff > 0 and self.library.has("EC50", cid, receptor, pathway="G protein", source=tau_p.source):
-                ec = self.library.parameter("EC50", cid, receptor, pathway="G protein", source=tau_p.source)
-                K = float(ec.to("nM")) * (1.0 + eff)
-                kind = "functional K_A"
-                sources["K"] = (f"derived: K_A = EC50 x (1 + tau) = {ec.to('nM'):g} nM x (1 + {eff:g}) from "
-                                f"{source_text(ec)}")
-            elif eff > 0:
-                notes.append(f"{cid} at {receptor}: no EC50 from the efficacy source, so the binding Ki is used as K_A")
-        if K is None:
-            if Ki is None:
-                raise PharmsimError(f"{cid} at {receptor} has no binding Ki or Kd in the library")
-            K, kind, sources["K"] = Ki, "binding Ki", sources["Ki"]
+        eff, eff_text, tau_p = self.efficacy(cid, receptor, tau_source)
+        sources = {"efficacy": eff_text}
+        if K_source is not None:
+            K, kind, K_text = self._K_from_source(cid, receptor, K_source, affinity, affs, tau_p)
+            if kind != FUNCTIONAL_K_A and tau_p is not None and tau_p.source != K_source:
+                notes.append(f"{cid} at {receptor}: K ({kind}) from {K_source} and efficacy from {tau_p.source} come "
+                             "from different assays")
+            affs[kind] = (K, K_text, K_source)       # the chosen source's value is the one shown for its kind
+        else:
+            if not affs:
+                raise PharmsimError(f"{cid} at {receptor} has no affinity in the library")
+            kinds = [k for k in _AFFINITY_ORDER[affinity] if k in affs and (eff > 0 or k not in _AGONIST_ONLY)]
+            if not kinds:
+                raise PharmsimError(f"{cid} at {receptor}: none of its affinities ({', '.join(affs)}) can be used "
+                                    f"with affinity={affinity!r}")
+            kind = kinds[0]
+            K, K_text = affs[kind][0], affs[kind][1]
+        sources["K"] = K_text
+        Ki = affs[BINDING_KI][0] if BINDING_KI in affs else None
+        if BINDING_KI in affs:
+            sources["Ki"] = affs[BINDING_KI][1]
+        for k, (_, text, _) in affs.items():
+            sources[f"affinity: {k}"] = text
         arr = self._choose("internalisation_efficacy", cid, receptor, "beta-arrestin", None)
         if arr is not None:
             arrestin, sources["arrestin_efficacy"] = float(arr.value), source_text(arr)
@@ -391,8 +635,14 @@ class Catalog:
             sources["arrestin_efficacy"] = "antagonist (tau = 0): no signalling, no arrestin-driven desensitisation"
         else:
             arrestin, sources["arrestin_efficacy"] = None, "not in the library"
-        lig = Ligand(cid, K, eff, receptor=receptor, source=tau_p.source, arrestin_efficacy=arrestin, Ki_nM=Ki,
-                     K_kind=kind, sources=sources)
+        eff_short = tau_p.source if tau_p is not None else "in-vivo ceiling"
+        K_short = K_source or affs.get(kind, (None, None, ""))[2]
+        ki_text = f"; Ki {Ki:.3g} nM" if Ki is not None and kind != BINDING_KI else ""
+        label = f"K = {_SHORT_KIND[kind]} ({_short(K_short)}){ki_text}; tau: {_short(eff_short)}"
+        lig = Ligand(cid, K, eff, receptor=receptor, source=label, arrestin_efficacy=arrestin, Ki_nM=Ki,
+                     K_kind=kind, sources=sources, affinities={k: v for k, (v, _, _) in affs.items()})
+        others = ", ".join(f"{k} {v:.3g} nM" for k, (v, _, _) in affs.items() if k != kind)
+        notes.append(f"{cid} at {receptor}: K in use {K:.3g} nM ({kind})" + (f"; also {others}" if others else ""))
         if kinetic:
             lig = self._with_kinetics(lig, notes)
         return lig
@@ -405,9 +655,16 @@ class Catalog:
             if lib.has("kon", cid, r):
                 kon_p = lib.parameter("kon", cid, r)
                 kon = float(kon_p.to("1/(nM*h)"))
-                notes.append(f"{cid} at {r}: K = koff/kon = {koff / kon:.3g} nM from the published rate constants "
-                             f"({kon_p.source}), not the K_A ({lig.K_nM:.3g} nM)")
-                return lig.with_kinetics(koff, kon, f"kon {source_text(kon_p)}; koff {source_text(koff_p)}")
+                conv = ""
+                if kon_p.basis == "total plasma":
+                    fu = float(lib.parameter("fu", cid, "PK").to("fraction"))
+                    kon, conv = kon / fu, f" / fu {fu:g} (total-plasma basis -> unbound)"
+                notes.append(f"{cid} at {r}: K = koff/kon = {koff / kon:.3g} nM (unbound) from the published rate "
+                             f"constants ({kon_p.source}{conv}), in place of the {lig.K_kind} ({lig.K_nM:.3g} nM)")
+                out = lig.with_kinetics(koff, kon, f"kon {source_text(kon_p)}{conv}; koff {source_text(koff_p)}")
+                ki_text = f"; Ki {lig.Ki_nM:.3g} nM" if lig.Ki_nM is not None else ""
+                return replace(out, source=f"K = kinetic KD ({_short(kon_p.source)}){ki_text}; "
+                                            f"tau: {lig.source.split('; tau: ')[-1]}")
             return lig.with_kinetics(koff, None, f"koff {source_text(koff_p)}; kon = koff/K")
         koff = float(lib.parameter("koff_fast_default", "-", r).to("1/h"))
         notes.append(f"{cid} at {r}: no published binding kinetics; fast binding assumed "
@@ -434,12 +691,75 @@ class Catalog:
         require_choice("endpoint", name, self.library.targets("read_at", "-"))
         return self.library.parameter("read_at", "-", name).pathway
 
-    def endpoint(self, name: str) -> Endpoint:
-        """The endpoint ``name`` with its gain, Em and slope from ``data/endpoints.csv``."""
+    def endpoint(self, name: str, gain_source: str | None = None) -> Endpoint:
+        """The endpoint ``name`` with its gain (the preferred row, or ``gain_source``'s), Em and slope from
+        ``data/endpoints.csv``."""
         receptor = self.endpoint_receptor(name)
-        vals = {q: float(self.library.value(q, "-", name, unit, pathway="G protein"))
+        vals = {q: float(self.library.value(q, "-", name, unit, pathway="G protein",
+                                            source=gain_source if q == "gain" else None))
                 for q, unit in (("gain", "fraction"), ("Em", "fraction"), ("n", "-"))}
         return Endpoint(name=name, receptor=receptor, gain=vals["gain"], Em=vals["Em"], n=vals["n"])
+
+    def gain_sources(self, name: str) -> tuple[str, ...]:
+        """Every source of a gain row of endpoint ``name`` (the preferred first): results can be shown under each
+        (e.g. the respiratory gain derived from Dahan 2004 and the older teaching assumption)."""
+        rows = self.library.sources("gain", "-", name, pathway="G protein")
+        return tuple(rows.sort_values("preferred", ascending=False)["source"])
+
+    def with_gain(self, name: str, source: str) -> Catalog:
+        """This catalog with ``source``'s gain row preferred for endpoint ``name`` (every ligand derived from an
+        in-vivo anchor at that endpoint is re-derived with it)."""
+        return catalog(self.library.prefer("gain", "-", name, source, pathway="G protein"))
+
+    # ------------------------------------------------------------------------------------- tolerance
+    def tolerance(self, mechanism: str, receptor: str = "MOR") -> ToleranceParams:
+        """The tolerance model with the named ``mechanism``, calibrated on published data (``data/tolerance.csv``).
+
+        Calibration state: the reference compound (the ``tolerance_reference_conc`` row, morphine at its analgesic
+        C50, Dahan 2004) held at that unbound concentration, occupancy ``B = C_u/(K + C_u)`` with its K in use. The
+        G-protein and arrestin stimuli there, ``eps B`` and ``a B``, are the normalisers ``s_ref_*``; ``k_des`` is
+        chosen so that at that state ``D`` approaches its steady state with the published tolerance half-life
+        (``t_half_development``, Ekblom 1993): ``k_des + k_rec = ln 2 / t_half``. Every mechanism thus reproduces
+        the same morphine data and differs for other ligands. Tolerance applies to the endpoints at ``receptor``
+        only (the calibration data are MOR data).
+
+        Parameters
+        ----------
+        mechanism : {'gprotein', 'arrestin', 'both'}
+            Required: no mechanism is a default.
+        receptor : str
+        """
+        require_choice("mechanism", mechanism, MECHANISMS)
+        lib = self.library
+        refs = lib.compounds_with("tolerance_reference_conc", receptor)
+        if len(refs) != 1:
+            raise PharmsimError(f"the tolerance calibration needs exactly one tolerance_reference_conc row at "
+                                f"{receptor}; found {list(refs)}")
+        ref = refs[0]
+        c_p = lib.parameter("tolerance_reference_conc", ref, receptor)
+        c_u, _ = self.unbound_nM(c_p)
+        lig = self.ligand(ref, receptor, kinetic=False)
+        B = c_u / (lig.K_nM + c_u)
+        s_g, s_a = lig.efficacy * B, (lig.arrestin_efficacy or 0.0) * B
+        if mechanism != "gprotein" and s_a <= 0:
+            raise PharmsimError(f"the arrestin stimulus of the reference compound {ref} is zero, so mechanism "
+                                f"{mechanism!r} cannot be calibrated")
+        t_half = lib.parameter("t_half_development", "-", receptor)
+        k_rec = lib.parameter("k_rec", "-", receptor)
+        rate = _LN2 / float(t_half.to("h"))
+        k_des = rate - float(k_rec.to("1/h"))
+        if k_des <= 0:
+            raise PharmsimError(f"the tolerance half-life ({t_half.value:g} {t_half.unit}) must be shorter than the "
+                                f"recovery half-life; got k_des = {k_des:g} /h")
+        d_ss = k_des / rate
+        text = (f"calibrated on {ref} held at {c_p.value:g} {c_p.unit} ({c_p.source}; {c_u:.3g} nM unbound, "
+                f"occupancy {B:.3g}): D -> {d_ss:.2f} with t1/2 {t_half.value:g} h ({t_half.source}), recovery "
+                f"k_rec {float(k_rec.to('1/h')):g} /h ({k_rec.source}); rat data used for humans")
+        return ToleranceParams(k_des_per_h=k_des, k_rec_per_h=float(k_rec.to("1/h")),
+                               k_adapt_per_h=float(lib.value("k_adapt", "-", receptor, "1/h")),
+                               adapt_gain=float(lib.value("adapt_gain", "-", receptor, "fraction")),
+                               mechanism=mechanism, s_ref_gprotein=s_g, s_ref_arrestin=s_a if s_a > 0 else 1.0,
+                               receptors=(receptor,), description=text)
 
     # ------------------------------------------------------------------------------------- covariates
     def covariate_effects(self) -> CovariateEffects:
@@ -488,46 +808,97 @@ class Catalog:
         return out
 
     # ------------------------------------------------------------------------------------- what each can do
+    def _dose_capability(self, cid: str) -> tuple[bool, str]:
+        """``(can be dosed, human PK text or why not)``."""
+        if cid in self.pk_compounds():
+            try:
+                self.pk_model([cid])
+            except PharmsimError as err:
+                return False, f"incomplete human PK: {err}"
+            parent = self.parent(cid)
+            routes = ", ".join([IV, *self.routes(cid)])
+            return True, routes + (f" (also formed from {parent})" if parent else "")
+        return False, "no human PK in the library"
+
+    def _product_compounds(self) -> set[str]:
+        out: set[str] = set()
+        for form in self.product_forms():
+            out |= set(self.product_contents_percent(form))
+        return set(self.with_metabolites(sorted(out))) if out else out
+
     def capabilities(self) -> pd.DataFrame:
         """One row per compound: what the library lets pharmsim do with it, and why not where it cannot.
 
-        Columns: ``compound``, ``name``, ``human_pk`` (routes, or why not), ``dose`` (bool), then per receptor
-        ``<R>`` (``'agonist tau ...'``, ``'antagonist'``, ``'binds, no efficacy'``, ``'-'``) and ``curve`` (bool:
-        equilibrium curves can be drawn at some receptor).
+        Columns: ``compound``, ``name``, ``human_pk`` (routes, or why not), ``dose`` (bool: can be given in
+        :func:`pharmsim.dosing.dose` to a model), one column per receptor (``'agonist, tau ...; K ... nM (kind)'``,
+        ``'antagonist ...'``, ``'binds, no efficacy ...'``, ``'-'``), ``curve`` (bool) and ``curve_at`` (the
+        receptors at which ``pharmsim curve`` draws it), ``comparison`` (its role in
+        :func:`pharmsim.comparison.compare_with_full_agonist`: ``'reference'`` for a dosable MOR agonist,
+        ``'reversal'`` for a dosable MOR antagonist, ``'kratom'`` for the product alkaloids, ``'-'``) and
+        ``cannot`` (what it cannot do, and why). A test exercises every claim.
         """
+        return self._capability_table.copy()
+
+    @functools.cached_property
+    def _capability_table(self) -> pd.DataFrame:
         rows = []
         receptors = self.receptors()
+        in_products = self._product_compounds()
         for c in self.library.compounds():
             row = {"compound": c.id, "name": c.name}
-            if c.id in self.pk_compounds():
-                try:
-                    self.pk_model([c.id])
-                    row["human_pk"] = ", ".join([IV, *self.routes(c.id)])
-                    row["dose"] = True
-                except PharmsimError as err:
-                    row["human_pk"] = f"incomplete: {err}"
-                    row["dose"] = False
-            else:
-                parent = self.parent(c.id) if c.id in self.pk_compounds() else None
-                row["human_pk"] = f"formed from {parent}" if parent else "no human PK in the library"
-                row["dose"] = False
-            drawable = False
+            row["dose"], row["human_pk"] = self._dose_capability(c.id)
+            cannot = [] if row["dose"] else [f"dose: {row['human_pk']}"]
+            curve_at, mor = [], None
             for r in receptors:
                 try:
                     lig = self.ligand(c.id, r, kinetic=False)
                 except PharmsimError:
-                    row[r] = "binds, no efficacy (tau) in the library"
+                    row[r] = "binds, no efficacy in the library"
+                    cannot.append(f"curve at {r}: binds, but no efficacy (tau) in the library")
                     continue
                 if lig is None:
                     row[r] = "-"
-                else:
-                    drawable = True
-                    row[r] = ("antagonist (tau 0)" if lig.efficacy == 0 else f"agonist, tau {lig.efficacy:.3g}") + \
-                        f"; K {lig.K_nM:.3g} nM ({lig.K_kind})"
-            row["curve"] = drawable
+                    continue
+                curve_at.append(r)
+                mor = lig if r == "MOR" else mor
+                row[r] = ("antagonist (tau 0)" if lig.efficacy == 0 else f"agonist, efficacy {lig.efficacy:.3g}") + \
+                    f"; K {lig.K_nM:.3g} nM ({lig.K_kind})"
+            row["curve"] = bool(curve_at)
+            row["curve_at"] = ", ".join(curve_at) or "-"
+            if not curve_at:
+                cannot.append("curve: no affinity with an efficacy at any receptor of the model")
+            elif not row["dose"]:
+                cannot[0] += " (an in-vitro reference: curves and equilibrium tables only)"
+            if c.id in in_products:
+                row["comparison"] = "kratom"
+            elif row["dose"] and mor is not None:
+                row["comparison"] = "reference" if mor.efficacy > 0 else "reversal"
+            else:
+                row["comparison"] = "-"
+                cannot.append("comparison: " + ("no human PK" if not row["dose"] else "no MOR affinity and efficacy"))
+            row["cannot"] = "; ".join(cannot) or "-"
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def require(self, compound: str, capability: str, receptor: str | None = None) -> str:
+        """The compound id if ``compound`` can do ``capability`` (one of :data:`CAPABILITIES`, at ``receptor`` for
+        a curve); else a :class:`PharmsimError` saying what it cannot do and why (as ``pharmsim compounds``)."""
+        require_choice("capability", capability, CAPABILITIES)
+        cid = self.compound_id(compound)
+        caps = self._capability_table.set_index("compound").loc[cid]
+        at = caps["curve_at"].split(", ")
+        ok = {"dose": bool(caps["dose"]), "comparison": caps["comparison"] in ("reference", "reversal", "kratom"),
+              "curve": bool(caps["curve"]) if receptor is None else receptor in at}[capability]
+        if ok:
+            return cid
+        able = self._capability_table
+        if capability == "curve" and receptor is not None:
+            able = able[able["curve_at"].str.split(", ").apply(lambda x: receptor in x)]
+        else:
+            able = able[able[capability].astype(bool) & (able[capability] != "-")]
+        where = f" at {receptor}" if receptor else ""
+        raise PharmsimError(f"{cid} cannot be used for {capability}{where}: {caps['cannot']}. Compounds that can: "
+                            f"{', '.join(able['compound'])} (pharmsim compounds lists what each can do)")
 
 @functools.lru_cache(maxsize=16)
 def _catalog_of(library: Library) -> Catalog:

@@ -3,8 +3,10 @@
 Subcommands::
 
     pharmsim run SCENARIO --out DIR [--force] [--quiet]   tables, figures and an HTML report
+             [--set KEY=VALUE ...] [--style classroom] [--conc-unit ng/mL] [--log-y]
     pharmsim demo --out DIR [--force] [--quiet]           the main job on the shipped demo scenario
-    pharmsim check SCENARIO                               validate a scenario file, simulate nothing
+                                                          (same options as run)
+    pharmsim check SCENARIO [--set KEY=VALUE ...]         validate a scenario file, simulate nothing
     pharmsim scenarios                                    list the shipped example scenarios
     pharmsim compounds                                    the compounds the library holds
     pharmsim sources PARAMETER [--compound X] [--target MOR] [--pathway P]
@@ -86,9 +88,14 @@ tables/nca.csv               non-compartmental analysis per arm, subject and com
 tables/endpoints.csv         per arm, subject and endpoint: peak response, time of the peak, response at the end
 tables/parameters.csv        the model's parameters (PK and PD) with the source of each value
 tables/library_provenance.csv  the library rows in use: value, unit, species, assay, source, DOI, status
+tables/peaks.csv             per arm and series: each subject's peak, summarised (median, p05, p95; fractions
+                             for occupancy and response, as in summary.csv)
+tables/displacement.csv      (a full agonist with a partial agonist or antagonist) the equilibrium thresholds
+                             behind the report's conclusions: crossover concentration, half-occupancy, effect
 tables/population.csv        (populations) each virtual subject's covariates and random effects
 tables/subjects.csv          (only with output.per_subject_csv = true) every subject's tidy time course
-figures/*.png                the figures shown in the report
+figures/*.png                the figures shown in the report (colour = compound, line style = arm; occupancy
+                             and responses in %, as in the report; the CSV tables keep fractions)
 
 Tidy columns: arm, subject, time_h (h), quantity, compound, receptor, endpoint, value, unit.
 """
@@ -115,16 +122,22 @@ class _Progress:
             self.bar.close()
 
 
-def write_study(sr, out_dir: Path) -> list[Path]:
+def write_study(sr, out_dir: Path, *, style=None, conc_unit: str = "nM", log_y: bool = False,
+                findings=None) -> list[Path]:
     """Write a :class:`pharmsim.study.StudyResult` into ``out_dir`` (inside an open
     :func:`pharmsim.output.atomic_output_dir`): the tables, the figures, the scenario, a README and the HTML
-    report. Returns the files written."""
+    report. ``style`` (``"default"`` | ``"classroom"``), ``conc_unit`` (``"nM"`` | ``"ng/mL"``) and ``log_y``
+    choose how the figures look (:func:`pharmsim.plots.study_figures`). Returns the files written."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     from . import report  # noqa: PLC0415
+    from .comparison import study_findings  # noqa: PLC0415
     from .plots import study_figures  # noqa: PLC0415
+    from .style import get_style  # noqa: PLC0415
 
     study = sr.study
+    st = get_style(style)
+    findings = study_findings(sr) if findings is None else findings
     out_dir = Path(out_dir)
     written: list[Path] = []
     summary = sr.summary_table()
@@ -134,7 +147,9 @@ def write_study(sr, out_dir: Path) -> list[Path]:
     params = sr.parameter_table()
     prov = sr.provenance_table()
     tables = {"summary.csv": summary, "doses.csv": doses, "nca.csv": nca, "endpoints.csv": endpoints,
-              "parameters.csv": params, "library_provenance.csv": prov}
+              "parameters.csv": params, "library_provenance.csv": prov, "peaks.csv": findings.peaks}
+    if len(findings.displacement):
+        tables["displacement.csv"] = findings.displacement
     pops = sr.population_table()
     if len(pops):
         tables["population.csv"] = pops
@@ -144,8 +159,8 @@ def write_study(sr, out_dir: Path) -> list[Path]:
         written.append(write_csv(out_dir / "tables" / name, frame))
     figures: list[report.ReportFigure] = []
     if study.figures:
-        for name, fig, caption in study_figures(sr):
-            png = report.figure_png(fig)
+        for name, fig, caption in study_figures(sr, style=st, conc_unit=conc_unit, log_y=log_y, findings=findings):
+            png = report.figure_png(fig, dpi=st.dpi)
             plt.close(fig)
             written.append(write_bytes(out_dir / "figures" / name, png))
             figures.append(report.ReportFigure(name=f"figures/{name}", png=png, caption=caption))
@@ -155,55 +170,10 @@ def write_study(sr, out_dir: Path) -> list[Path]:
     written.append(write_text(out_dir / "README.txt", README_TEMPLATE.format(version=__version__, title=title,
                                                                               disclaimer=DISCLAIMER)))
     if study.report:
-        doc = report.html_report(title, summary=_report_summary(sr), figures=figures,
-                                 tables=_report_tables(doses, nca, endpoints), parameters=params, provenance=prov,
-                                 scenario_text=study.text, notes=sr.notes)
+        doc = report.study_report(sr, figures, findings=findings, doses=doses, nca=nca, endpoints=endpoints,
+                                  parameters=params, provenance=prov)
         written.append(write_text(out_dir / "report.html", doc))
     return written
-
-
-def _report_summary(sr) -> str:
-    study = sr.study
-    lines = [" ".join(study.description.split())] if study.description else []
-    n = sr.n_subjects
-    t = study.t_h
-    step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
-    m = next(iter(sr.models.values()))
-    lines.append(
-        f"{len(sr.models)} arm(s) simulated on {'one typical adult' if n == 1 else f'{n} virtual adults'} from "
-        f"{t[0]:g} to {t[-1]:g} h (output every {step:g} h); receptors {', '.join(m.receptors)}; binding "
-        f"{', '.join(f'{r}: {b}' for r, b in m.binding.items())}; tolerance "
-        f"{'on (' + m.tolerance.mechanism + ')' if m.tolerance is not None else 'off'}."
-    )
-    for arm in study.arms:
-        lines.append(f"Arm '{arm.name}': {'; '.join(arm.dose_labels) or f'{arm.doses.n_events} dosing event(s)'}."
-                     + (f" {arm.description}" if arm.description else ""))
-    return "\n\n".join(lines)
-
-
-def _report_tables(doses: pd.DataFrame, nca: pd.DataFrame, endpoints: pd.DataFrame):
-    from .report import ReportTable  # noqa: PLC0415
-
-    tables = []
-    if len(endpoints):
-        ep = (endpoints.groupby(["arm", "receptor", "endpoint"], sort=False)
-              .agg(peak_response_median=("peak_response", "median"),
-                   peak_response_p05=("peak_response", lambda x: x.quantile(0.05)),
-                   peak_response_p95=("peak_response", lambda x: x.quantile(0.95)),
-                   time_of_peak_h_median=("time_of_peak_h", "median"),
-                   response_at_end_median=("response_at_end", "median"))
-              .reset_index())
-        tables.append(ReportTable("Endpoints", ep, "Peak response (fraction of the endpoint's maximum Em) per arm: "
-                                  "median and 5-95 % range over subjects.", csv="tables/endpoints.csv"))
-    if len(nca):
-        keys = ["arm", "compound", "statistic", "unit"]
-        t = nca.groupby(keys, sort=False)["value"].median().reset_index().rename(columns={"value": "median"})
-        tables.append(ReportTable("Plasma NCA", t, "Non-compartmental statistics of total plasma concentrations "
-                                  "(median over subjects).", csv="tables/nca.csv"))
-    if len(doses):
-        d = doses[doses["subject"] == 0].drop(columns=["subject"])
-        tables.append(ReportTable("Doses", d, "Every dosing event (subject 0).", csv="tables/doses.csv"))
-    return tables
 
 
 def write_curves(out_dir: Path, *, receptor: str, ligands: Sequence[str], library=None, endpoint: str | None = None,
@@ -285,6 +255,8 @@ def write_curves(out_dir: Path, *, receptor: str, ligands: Sequence[str], librar
     for ep in eps:
         ref = next((lig for lig in ligs if lig.name == reference), None)
         others = [lig for lig in ligs if lig is not ref]
+        if not others:                      # one ligand: draw it as an ordinary curve, no reference
+            others, ref = [ref], None
         fig, ax = plt.subplots(figsize=(9.0, 6.0), layout="constrained")
         response_curves(others, ep, reference=ref, ax=ax, conc_range_nM=(conc[0], conc[-1]))
         save(fig, f"response_{ep.name}.png")
@@ -298,8 +270,8 @@ def write_curves(out_dir: Path, *, receptor: str, ligands: Sequence[str], librar
     written.append(write_text(out_dir / "README.txt", (
         f"pharmsim {__version__}: occupancy and concentration-response curves at {receptor}\n\n{DISCLAIMER}\n\n"
         "curves.csv    quantity, receptor, endpoint, ligand, conc_nM (unbound, nM), value, unit\n"
-        "ligands.csv   each ligand at each endpoint: the K in use (K_nM, K_kind) beside the binding Ki,\n"
-        "              efficacy, tau,\n"
+        "ligands.csv   each ligand at each endpoint: the K in use (K_nM, K_kind) beside the binding Ki\n"
+        "              (Ki_nM) and the in-vitro functional K_A (K_A_in_vitro_nM), efficacy, tau,\n"
         "              Emax, EC50_unbound_nM and their sources\n"
         "*.png         the figures\n" + note)))
     return written
@@ -317,43 +289,65 @@ def _library():
 
 
 def _cmd_run(args) -> int:
-    from . import scenario as sc  # noqa: PLC0415
-
-    return _run_study(sc.load(args.scenario, library=_library()), args)
+    return _run_study(_load(args.scenario, args), args, _source(args.scenario))
 
 
 def _cmd_demo(args) -> int:
     from . import scenario as sc  # noqa: PLC0415
 
-    return _run_study(sc.load(sc.shipped_scenario_path("demo"), library=_library()), args)
+    return _run_study(_load(sc.shipped_scenario_path("demo"), args), args, "demo.toml")
 
 
-def _run_study(study, args) -> int:
+def _load(scenario, args):
+    """The scenario as a Study, with the ``--set KEY=VALUE`` overrides (checked like keys of the file)."""
+    from .overrides import load_with_overrides  # noqa: PLC0415
+
+    return load_with_overrides(scenario, getattr(args, "overrides", None) or (), library=_library())
+
+
+def _source(scenario) -> str:
+    """The scenario as error messages name it (the file name, as :func:`pharmsim.scenario.load` does)."""
+    p = Path(scenario)
+    return p.name if p.suffix else f"{p.name}.toml"
+
+
+def _about(source: str, call, *a, **kw):
+    """``call(*a, **kw)``; a PharmsimError names the scenario file first, as errors while reading it do."""
+    try:
+        return call(*a, **kw)
+    except PharmsimError as err:
+        raise PharmsimError(f"{source}: {err}") from None
+
+
+def _run_study(study, args, source: str) -> int:
     from .study import run_study  # noqa: PLC0415
 
     out = Path(args.out)
     check_out(out, args.force)                 # a refusal costs nothing: before any simulation
-    study.check()
+    _about(source, study.check)
     total = study.population.n * len(study.arms)
     bar = _Progress(total, _progress_enabled(args.quiet) and total > 1, f"pharmsim {study.name}")
     try:
-        sr = run_study(study, progress=bar.update)
+        sr = _about(source, run_study, study, progress=bar.update)
     finally:
         bar.close()
-    for note in sr.notes:
-        _say(args, f"  - {note}")
+    from .comparison import study_findings  # noqa: PLC0415
+    from .report import terminal_lines  # noqa: PLC0415
+
+    findings = study_findings(sr)
+    for line in terminal_lines(sr, findings):
+        _say(args, line)
     with atomic_output_dir(out, force=args.force) as tmp:
-        written = write_study(sr, tmp)
+        written = write_study(sr, tmp, style=args.style, conc_unit=args.conc_unit, log_y=args.log_y,
+                              findings=findings)
     _say(args, f"pharmsim: wrote {len(written)} files to {out}/ (open {out / 'report.html'})")
     _say(args, DISCLAIMER)
     return 0
 
 
 def _cmd_check(args) -> int:
-    from . import scenario as sc  # noqa: PLC0415
-
-    study = sc.load(args.scenario, library=_library())
-    sizes = study.check()
+    study = _load(args.scenario, args)
+    sizes = _about(_source(args.scenario), study.check)
     n_doses = sum(a.doses.n_events for a in study.arms)
     print(
         f"{args.scenario}: OK — {len(study.arms)} arm(s), {n_doses} dose event(s), {study.population.n} subject(s), "
@@ -392,13 +386,18 @@ def _cmd_compounds(args) -> int:
     caps = cat.capabilities()
     masses = {c.id: c.molar_mass_g_per_mol for c in cat.library.compounds()}
     caps.insert(2, "molar_mass_g_per_mol", caps["compound"].map(masses))
-    _print_frame(caps, ["compound", "name", "molar_mass_g_per_mol", "dose", "human_pk", *cat.receptors(), "curve"])
-    print("\ndose: the compound can be dosed (human PK in the library); curve: equilibrium curves can be drawn "
-          "at some receptor (pharmsim curve). '-': no affinity there. What is missing is said in the column.")
+    _print_frame(caps, ["compound", "name", "molar_mass_g_per_mol", "dose", "human_pk", *cat.receptors(), "curve_at",
+                        "comparison"])
+    print("\ndose: the compound can be dosed (human PK in the library); curve_at: receptors at which equilibrium "
+          "curves can be drawn (pharmsim curve); comparison: its role in the kratom comparison (reference agonist, "
+          "reversal antagonist, kratom alkaloid). '-': no affinity there. K: the equilibrium constant in use and "
+          "what it is (pharmsim sources Ki ... lists the others).\n\nWhat each compound cannot do, and why:")
+    for _, r in caps[caps["cannot"] != "-"].iterrows():
+        print(f"  {r['compound']}: {r['cannot']}")
     return 0
 
 
-_SOURCE_COLUMNS = ("compound", "target", "pathway", "quantity", "value", "unit", "species", "assay", "source",
+_SOURCE_COLUMNS = ("compound", "target", "pathway", "quantity", "value", "unit", "basis", "species", "assay", "source",
                    "doi", "status", "preferred")
 
 
@@ -428,6 +427,30 @@ def _cmd_curve(args) -> int:
     return 0
 
 
+def _cmd_validate(args) -> int:
+    from .qualification import validate  # noqa: PLC0415
+
+    check_out(args.out, args.force)
+    table = validate(args.out, force=args.force)
+    judged = table[table["result"] != "reference"]
+    for sample in ("in-sample", "out-of-sample"):
+        t = judged[judged["sample"] == sample]
+        _say(args, f"pharmsim validate: {sample}: {int((t['result'] == 'pass').sum())} pass, "
+                   f"{int((t['result'] == 'FAIL').sum())} fail")
+    for _, r in judged[judged["result"] == "FAIL"].iterrows():
+        _say(args, f"  FAIL ({r['sample']}): {r['quantity']}: simulated {r['simulated']:.3g}, observed "
+                   f"{r['observed']:.3g} [{r['low']:.3g}, {r['high']:.3g}] {r['unit']} ({r['source']})")
+    _say(args, f"pharmsim: wrote validation.html and validation.csv to {args.out}/")
+    _say(args, DISCLAIMER)
+    return 0
+
+
+def _cmd_app(args) -> int:
+    from .app.server import serve  # noqa: PLC0415 - Panel is imported only here (optional extra)
+
+    return serve(args.host, args.port, args.open_browser, args.style)
+
+
 # --------------------------------------------------------------------------------------------------
 # parser and entry point
 # --------------------------------------------------------------------------------------------------
@@ -449,17 +472,34 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--force", action="store_true", help="replace DIR if it already exists")
         sp.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no messages")
 
+    def overrides(sp):
+        sp.add_argument("--set", action="append", dest="overrides", metavar="KEY=VALUE", default=[],
+                        help="override a scenario key, checked like the file's keys, e.g. --set population.n=500 "
+                             "--set arm[0].dose[0].amount_g=4 (repeatable; arrays of tables count from 0)")
+
+    def figures(sp):
+        sp.add_argument("--style", default="default", choices=("default", "classroom"),
+                        help="figure style: default, or classroom (large fonts, thick lines, high contrast)")
+        sp.add_argument("--conc-unit", default="nM", choices=("nM", "ng/mL"), dest="conc_unit",
+                        help="unit of the plasma concentration figure (default nM)")
+        sp.add_argument("--log-y", action="store_true", dest="log_y", help="plasma concentrations on a log axis")
+
     sp = sub.add_parser("run", help="run a scenario file: CSV tables, PNG figures, HTML report")
     sp.add_argument("scenario", metavar="SCENARIO", help="scenario .toml file (or the name of a shipped scenario)")
     outputs(sp)
+    overrides(sp)
+    figures(sp)
     sp.set_defaults(func=_cmd_run)
 
     sp = sub.add_parser("demo", help="the main job: kratom alkaloids vs a full agonist at MOR and DOR")
     outputs(sp)
+    overrides(sp)
+    figures(sp)
     sp.set_defaults(func=_cmd_demo)
 
     sp = sub.add_parser("check", help="validate a scenario file without simulating")
     sp.add_argument("scenario", metavar="SCENARIO")
+    overrides(sp)
     sp.set_defaults(func=_cmd_check)
 
     sp = sub.add_parser("scenarios", help="list the shipped example scenarios")
@@ -483,11 +523,34 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--reference", default=None, help="ligand drawn as the full-agonist reference (thick black)")
     sp.add_argument("--dor-efficacy", default="default", dest="dor_efficacy",
                     help="'default' (the library's preferred source) or a source with a G-protein tau at DOR")
-    sp.add_argument("--affinity", default="functional", choices=("functional", "binding"),
-                    help="the K of each ligand: the functional K_A (EC50 and tau of one assay; default) or the "
-                         "binding Ki")
+    sp.add_argument("--affinity", default="functional", choices=("functional", "in vitro", "binding"),
+                    help="the K of each ligand: 'functional' (default: an in-vivo K_A anchored to a human C50 "
+                         "where one is published, else the K_A from EC50 and tau of one assay), 'in vitro' (never "
+                         "an in-vivo anchor) or 'binding' (the binding Ki)")
     outputs(sp)
     sp.set_defaults(func=_cmd_curve)
+
+    sp = sub.add_parser("validate", help="compare the defaults with published data (HTML + CSV report)",
+                        description="Run every comparison of the model's defaults with published observations "
+                                    "(pharmsim.qualification: in-sample and out-of-sample, failures shown) and write "
+                                    "validation.html and validation.csv. " + DISCLAIMER)
+    outputs(sp)
+    sp.set_defaults(func=_cmd_validate)
+
+    sp = sub.add_parser("app", help="the classroom web app: four lessons with sliders in the browser",
+                        description="Serve pharmsim's lessons (occupancy and response; a partial agonist meets a full "
+                                    "agonist; kratom from grams to receptors; a population, a titration, CYP3A4) as "
+                                    "web pages on this computer until Ctrl-C. Needs the app extra: "
+                                    'pip install -e ".[app]". ' + DISCLAIMER)
+    sp.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0: every network "
+                         "interface, for a classroom's devices)")
+    sp.add_argument("--port", default="0", help="TCP port 0-65535 (default 0: a free port; the address is printed)")
+    sp.add_argument("--open", action="store_true", dest="open_browser",
+                    help="open the home page in the default web browser (default: open nothing)")
+    sp.add_argument("--style", default="classroom", metavar="{classroom,default}",
+                    help="page style: classroom (default; large fonts for a projector) or default (ordinary sizes)")
+    sp.set_defaults(func=_cmd_app)
     return p
 
 

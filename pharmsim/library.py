@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import math
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -33,10 +34,12 @@ import numpy as np
 import pandas as pd
 
 from . import units
-from .validate import PharmsimError, require_finite, require_positive, suggest
+from .validate import PharmsimError, require_finite, require_number, require_positive, suggest
 
 __all__ = [
+    "BASES",
     "COLUMNS",
+    "OPTIONAL_COLUMNS",
     "STATUSES",
     "NONCONVERTIBLE_UNITS",
     "Compound",
@@ -55,6 +58,14 @@ COMPOUND_COLUMNS = ("id", "name", "aliases", "molar_mass", "unit", "formula", "s
                     "status", "note")
 #: Allowed values of the ``status`` column.
 STATUSES = ("seen", "check", "derived", "assumption")
+#: Concentration basis of an affinity, potency or rate constant (optional ``basis`` column):
+#: ``'in vitro'`` nominal free concentration in an assay medium; ``'unbound'`` unbound plasma or effect-site
+#: concentration; ``'total plasma'`` total plasma concentration (or an effect site on the total-plasma scale);
+#: ``'-'`` not a concentration-based number. :mod:`pharmsim.catalog` converts every affinity to the model's basis
+#: (unbound effect-site concentration) with the compound's fraction unbound.
+BASES = ("in vitro", "unbound", "total plasma", "-")
+#: Optional columns after :data:`COLUMNS`, with the value a file without them gets.
+OPTIONAL_COLUMNS = {"basis": "-"}
 #: Compound id of rows that belong to no compound: system parameters (e.g. a tolerance rate constant at
 #: MOR) and whole-product rows (e.g. a leaf dose in g).
 WHOLE_PRODUCT = "-"
@@ -139,7 +150,7 @@ def _convert(value: float, from_unit: str, to_unit: str, *, molar_mass, body_wei
 def _need_mass(molar_mass, name, from_unit, to_unit) -> float:
     if molar_mass is None or (isinstance(molar_mass, float) and math.isnan(molar_mass)):
         raise PharmsimError(f"converting {name} from {from_unit} to {to_unit} needs molar_mass_g_per_mol; got None")
-    return float(require_positive("molar_mass_g_per_mol", molar_mass, "g/mol"))
+    return require_number("molar_mass_g_per_mol", molar_mass, "g/mol", minimum=0, strict=True)
 
 
 def _convert_extra(value, from_unit, to_unit, *, molar_mass, name) -> float:
@@ -221,7 +232,8 @@ class Parameter:
     """One published (or derived, or assumed) value with its provenance.
 
     ``value`` is in ``unit`` as published; :meth:`to` converts it. ``molar_mass_g_per_mol`` is the
-    compound's molar mass (None for whole-product rows), used for mass <-> molar conversions.
+    compound's molar mass (None for whole-product rows), used for mass <-> molar conversions. ``basis`` is the
+    concentration basis of an affinity, potency or rate constant (one of :data:`BASES`).
     """
 
     compound: str
@@ -238,6 +250,7 @@ class Parameter:
     preferred: bool
     note: str = ""
     molar_mass_g_per_mol: float | None = field(default=None, compare=False)
+    basis: str = "-"
 
     def to(self, unit: str, *, body_weight_kg=None, molar_mass_g_per_mol=None) -> float:
         """The value in ``unit``.
@@ -400,9 +413,11 @@ class Library:
 
     # ----------------------------------------------------------------------------------- look-ups
     def _check_choice(self, what: str, value: str, choices: Iterable[str], context: str = "") -> str:
-        if isinstance(value, str) and value in choices:      # fast path: an exact name
-            return value
+        if isinstance(value, str) and isinstance(choices, (set, frozenset, dict)) and value in choices:
+            return value                                     # fast path: an exact name
         choices = sorted({str(c) for c in choices})
+        if value in choices:                                 # an exact name wins over a case-insensitive one
+            return value                                     # ('Ki' the binding constant, 'KI' an enzyme's)
         for c in choices:
             if _same(c, value):
                 return c
@@ -489,7 +504,8 @@ class Library:
         return Parameter(compound=r["compound"], target=r["target"], pathway=r["pathway"], quantity=r["quantity"],
                          value=float(r["value"]), unit=r["unit"], species=r["species"], assay=r["assay"],
                          source=r["source"], doi=r["doi"], status=r["status"], preferred=bool(r["preferred"]),
-                         note=r["note"], molar_mass_g_per_mol=self._mw(r["compound"]))
+                         note=r["note"], molar_mass_g_per_mol=self._mw(r["compound"]),
+                         basis=r.get("basis", "-") or "-")
 
     def value(self, quantity: str, compound: str, target: str, unit: str, pathway: str | None = None,
               source: str | None = None, *, body_weight_kg=None) -> float:
@@ -542,8 +558,8 @@ class Library:
                 compounds = [compounds]
             ids = [self._compound_id(c) for c in compounds]
             t = t[t["compound"].isin(ids)]
-        cols = ["compound", "target", "pathway", "quantity", "value", "unit", "species", "assay", "source", "doi",
-                "status"]
+        cols = ["compound", "target", "pathway", "quantity", "value", "unit", "basis", "species", "assay", "source",
+                "doi", "status"]
         return t.sort_values(["compound", "target", "pathway", "quantity"])[cols].reset_index(drop=True).copy()
 
     # ----------------------------------------------------------------------------------- overrides
@@ -552,7 +568,8 @@ class Library:
         """A new library in which ``value`` (in ``unit``) is the preferred row for this parameter.
 
         Other rows of the parameter stay (not preferred); a row from the same ``source`` is replaced.
-        ``meta`` may set ``species``, ``assay``, ``doi``, ``status`` (default ``'assumption'``) and ``note``.
+        ``meta`` may set ``species``, ``assay``, ``doi``, ``status`` (default ``'assumption'``), ``note`` and
+        ``basis`` (the concentration basis of an affinity or potency, one of :data:`BASES`; default ``'-'``).
         Affinities, potencies, rate constants, volumes, clearances and times must be > 0; other values
         finite and >= 0 unless ``allow_negative=True``.
 
@@ -562,7 +579,7 @@ class Library:
             Unknown compound or target, missing/unknown unit, or a value out of range - naming the
             parameter, the value and what was expected.
         """
-        allowed = {"species", "assay", "doi", "status", "note", "allow_negative"}
+        allowed = {"species", "assay", "doi", "status", "note", "allow_negative", "basis"}
         extra = set(meta) - allowed
         if extra:
             bad = sorted(extra)[0]
@@ -578,13 +595,17 @@ class Library:
         if not unit_known(unit):
             raise PharmsimError(f"unit of {name} must be a known unit; got {unit!r}{suggest(unit, _all_unit_names())}")
         if _pos_required(quantity):
-            v = float(require_positive(name, value, unit))
+            v = require_number(name, value, unit, minimum=0, strict=True)
         elif meta.get("allow_negative"):
-            v = float(require_finite(name, value, unit))
+            v = require_number(name, value, unit)
         else:
-            v = float(require_finite(name, value, unit))
+            v = require_number(name, value, unit)
             if v < 0:
                 raise PharmsimError(f"{name} must be a finite number >= 0 {unit}; got {value!r}")
+        basis = meta.get("basis", "-")
+        if basis not in BASES:
+            raise PharmsimError(f"basis must be one of {', '.join(map(repr, BASES))}; got {basis!r}"
+                                f"{suggest(str(basis), BASES)}")
         status = meta.get("status", "assumption")
         if status not in STATUSES:
             raise PharmsimError(f"status must be one of {', '.join(map(repr, STATUSES))}; got {status!r}"
@@ -592,7 +613,7 @@ class Library:
         row = {"compound": cid, "target": target, "pathway": pathway, "quantity": quantity, "value": v,
                "unit": unit, "species": meta.get("species", "-"), "assay": meta.get("assay", "set in code"),
                "source": source, "doi": meta.get("doi", "-"), "status": status, "preferred": True,
-               "note": meta.get("note", "user override set in code"), "table": "user"}
+               "note": meta.get("note", "user override set in code"), "basis": basis, "table": "user"}
         t = self._table
         key = (t["compound"] == cid) & (t["target"] == target) & (t["pathway"] == pathway) & (t["quantity"] == quantity)
         t = t[~(key & (t["source"] == source))].copy()
@@ -623,6 +644,42 @@ class Library:
         chosen = key & (t["source"] == p.source) & (t["assay"] == p.assay)
         t.loc[chosen, "preferred"] = True
         return replace(self, _table=t)
+
+    def prefer_source(self, compound: str, target: str, source: str, *, pathway: str | None = None) -> Library:
+        """A new library in which ``source`` is the default for *every* quantity it reports for ``compound`` at
+        ``target`` (Ki, EC50, Emax, tau ...), so that numbers measured in one assay move together.
+
+        Choosing an assay for the operational model must keep its K_A and tau together: K_A = EC50 (1 + tau)
+        is only meaningful with the EC50 and the tau (from Emax) of the same concentration-response curves
+        (Black & Leff 1983, doi:10.1098/rspb.1983.0093). ``prefer`` of one quantity would silently pair one
+        assay's potency with another's efficacy; this method cannot.
+
+        Parameters
+        ----------
+        compound, target : str
+            E.g. ``'MG'``, ``'MOR'``.
+        source : str
+            A source with rows for the compound at the target (see :meth:`sources`).
+        pathway : str, optional
+            Only rows of this pathway (``'G protein'``, ``'beta-arrestin'``, ``'-'``).
+
+        Raises
+        ------
+        PharmsimError
+            When ``source`` has no row for the compound at the target (naming the sources that do).
+        """
+        cid = self._compound_id(compound)
+        target = self._check_choice("target", target, self._table["target"])
+        t = self._table
+        here = (t["compound"] == cid) & (t["target"] == target)
+        if pathway is not None:
+            here &= t["pathway"] == self._check_choice("pathway", pathway, t.loc[here, "pathway"])
+        have = list(dict.fromkeys(t.loc[here, "source"]))
+        src = self._check_choice("source", source, have, f" for {cid} at {target}")
+        out = self
+        for _, r in t[here & (t["source"] == src)].iterrows():
+            out = out.prefer(r["quantity"], cid, target, src, pathway=r["pathway"], assay=r["assay"])
+        return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -670,7 +727,16 @@ def _load_table(path: Path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise PharmsimError(f"{path.name} must have columns {', '.join(COLUMNS)}; missing {missing}")
+    extra = {c: (df[c] if c in df.columns else default) for c, default in OPTIONAL_COLUMNS.items()}
     df = df[list(COLUMNS)].copy()
+    for c, v in extra.items():
+        df[c] = v
+        df.loc[df[c] == "", c] = OPTIONAL_COLUMNS[c]
+    bad = ~df["basis"].isin(BASES)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise PharmsimError(f"{path.name} row {i + 2}: basis must be one of {', '.join(map(repr, BASES))}; got "
+                            f"{df['basis'].iat[i]!r}")
     for i, v in enumerate(df["value"]):
         try:
             float(v)
@@ -695,7 +761,7 @@ def _load(resolved: str) -> Library:
     compounds = _load_compounds(comp_path)
     tables = [_load_table(p) for p in sorted(folder.glob("*.csv")) if p.name != "compounds.csv"]
     table = (pd.concat(tables, ignore_index=True) if tables
-             else pd.DataFrame({c: pd.Series(dtype=str) for c in (*COLUMNS, "table")}))
+             else pd.DataFrame({c: pd.Series(dtype=str) for c in (*COLUMNS, *OPTIONAL_COLUMNS, "table")}))
     known = {c.id for c in compounds} | {WHOLE_PRODUCT}
     unknown = sorted(set(table["compound"]) - known)
     if unknown:
@@ -709,9 +775,13 @@ def _load(resolved: str) -> Library:
 def load_library(path: str | Path | None = None) -> Library:
     """Read every ``*.csv`` in ``path`` (default: :func:`data_dir`) into an immutable :class:`Library`.
 
-    ``compounds.csv`` gives the compounds; every other CSV must have the columns :data:`COLUMNS`.
+    ``compounds.csv`` gives the compounds; every other CSV must have the columns :data:`COLUMNS` and may have the
+    :data:`OPTIONAL_COLUMNS` (``basis``) after them.
     Results are cached per resolved folder (the library is immutable, so sharing it is safe).
     """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise PharmsimError(f"path must be a folder containing the data CSVs; got {type(path).__name__} {path!r}"
+                            [:200])
     folder = data_dir() if path is None else Path(path)
     if not folder.is_dir():
         raise PharmsimError(f"path must be a folder containing the data CSVs; got {str(path)!r}")

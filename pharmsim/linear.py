@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .validate import PharmsimError, as_float_array, require_finite, require_nonnegative
+from .validate import PharmsimError, require_finite, require_nonnegative, require_number
 
 __all__ = ["Inputs", "MeshStates", "expm", "iter_linear", "iter_linear_steps", "solve_linear", "solve_on_mesh",
            "step_key", "step_matrices"]
@@ -335,7 +335,7 @@ def iter_linear(A, t_h, inputs: Inputs | None = None, x0=None, t_start_h: float 
     """
     inputs = Inputs() if inputs is None else inputs
     t = np.atleast_1d(require_finite("t_h", t_h, "h"))
-    t0 = float(as_float_array("t_start_h", t_start_h, "h"))
+    t0 = require_number("t_start_h", t_start_h, "h")
     if t.ndim != 1 or t.size == 0:
         raise PharmsimError(f"t_h must be a non-empty 1-D array of times in h; got shape {t.shape}")
     if np.any(np.diff(t) < 0):

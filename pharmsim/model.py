@@ -24,19 +24,19 @@ populations (:mod:`pharmsim.population`), plotting (:mod:`pharmsim.plots`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
-from .catalog import catalog
+from .catalog import AFFINITY_CHOICES, catalog
 from .dosing import Doses
 from .pk import IV, PKModel
 from .receptor import Endpoint, Ligand
-from .tolerance import DEFAULTS as TOLERANCE_DEFAULTS
-from .tolerance import ToleranceParams
-from .validate import PharmsimError, require_choice, require_positive, suggest
+from .tolerance import MECHANISMS, ToleranceParams
+from .validate import PharmsimError, require_choice, require_names, require_number, require_sequence, suggest
 
 __all__ = ["BINDING_MODES", "Model", "build_model", "compose", "default_endpoint"]
 
@@ -111,6 +111,10 @@ class Model:
         if not isinstance(doses, Doses):
             raise PharmsimError(f"doses must be a pharmsim Doses (dose(), regimen(), Product.doses()); got "
                                 f"{type(doses).__name__}")
+        if doses.n_events and float(np.min(doses.time_h)) < 0:
+            i = int(np.argmin(doses.time_h))
+            raise PharmsimError(f"doses must be at times >= 0 h (a simulation starts at 0 h with nothing in the "
+                                f"body); got {float(doses.time_h[i]):g} h ({doses.compound[i]} {doses.route[i]})")
         for c, route in dict.fromkeys(zip(doses.compound, doses.route, strict=True)):
             if c not in self.compounds:
                 raise PharmsimError(f"doses name {c!r}, which is not a compound of the model {list(self.compounds)}"
@@ -120,17 +124,26 @@ class Model:
     def parameter_table(self) -> pd.DataFrame:
         """Tidy table of the PD parameters of every ligand and endpoint, with sources.
 
-        Each ligand shows the K in use, what kind of K it is (functional K_A, binding Ki, kinetic KD) and,
-        beside it, the binding Ki, so that the two are never confused.
+        Each ligand shows the K in use and what kind of K it is (in-vivo K_A, functional K_A, binding Ki,
+        kinetic KD ...) and, beside it, every other equilibrium constant the library holds for it (rows
+        ``'<kind> (not in use)'``: the binding Ki, the in-vitro functional K_A ...), so that they are never
+        confused. The tolerance model, when on, is stated with its mechanism and calibration.
         """
         rows = []
         for lig in self.ligands:
             equilibrium = self.binding[lig.receptor] != "kinetic"
-            entries = [("K (in use)", lig.K_nM, "nM", lig.sources.get("K", ""), lig.K_kind),
-                       ("Ki (binding)", lig.Ki_nM, "nM", lig.sources.get("Ki", ""), "binding Ki"),
-                       ("efficacy (tau, reference assay)", lig.efficacy, "-", lig.sources.get("efficacy", ""), "-"),
-                       ("arrestin efficacy", lig.arrestin_efficacy, "fraction of DAMGO",
-                        lig.sources.get("arrestin_efficacy", ""), "-")]
+            entries = [("K (in use)", lig.K_nM, "nM", lig.sources.get("K", ""), lig.K_kind)]
+            shown = {lig.K_kind}
+            if lig.Ki_nM is not None and "binding Ki" not in lig.affinities:
+                entries.append(("Ki (binding)", lig.Ki_nM, "nM", lig.sources.get("Ki", ""), "binding Ki"))
+            for kind, value in lig.affinities.items():
+                if kind in shown and abs(value - lig.K_nM) <= 1e-9 * lig.K_nM:
+                    continue
+                name = "Ki (binding)" if kind == "binding Ki" else f"{kind} (not in use)"
+                entries.append((name, value, "nM", lig.sources.get(f"affinity: {kind}", ""), kind))
+            entries += [("efficacy (tau, reference assay)", lig.efficacy, "-", lig.sources.get("efficacy", ""), "-"),
+                        ("arrestin efficacy", lig.arrestin_efficacy, "fraction of DAMGO",
+                         lig.sources.get("arrestin_efficacy", ""), "-")]
             if not equilibrium:
                 entries += [("kon", lig.kon_per_nM_per_h, "1/(nM*h)", lig.sources.get("kinetics", ""), "-"),
                             ("koff", lig.koff_per_h, "1/h", lig.sources.get("kinetics", ""), "-")]
@@ -141,6 +154,13 @@ class Model:
                     source = f"{source}; binding at {lig.receptor}: equilibrium (Gaddum)"
                 rows.append({"compound": lig.name, "receptor": lig.receptor, "parameter": name, "value": float(value),
                              "unit": unit, "K_kind": kind, "source": source})
+        if self.tolerance is not None:
+            t = self.tolerance
+            for name, value, unit in (("k_des", t.k_des_per_h, "1/h"), ("k_rec", t.k_rec_per_h, "1/h"),
+                                      ("k_adapt", t.k_adapt_per_h, "1/h"), ("adapt_gain", t.adapt_gain, "fraction")):
+                rows.append({"compound": "-", "receptor": ", ".join(t.receptors or self.receptors),
+                             "parameter": f"tolerance.{name}", "value": float(value), "unit": unit,
+                             "K_kind": "-", "source": t.label})
         for ep in self.endpoints:
             for name in ("gain", "Em", "n"):
                 rows.append({"compound": "-", "receptor": ep.receptor, "parameter": f"{ep.name}.{name}",
@@ -150,13 +170,19 @@ class Model:
 
 
 def _as_tolerance(tolerance) -> ToleranceParams | None:
+    """``ToleranceParams`` as given; False/None: off. ``True`` is refused: the mechanism must be named."""
     if isinstance(tolerance, ToleranceParams):
         return tolerance
-    if tolerance is True:
-        return TOLERANCE_DEFAULTS
     if tolerance is False or tolerance is None:
         return None
-    raise PharmsimError(f"tolerance must be True, False or a ToleranceParams; got {tolerance!r}")
+    if tolerance is True or isinstance(tolerance, str):
+        raise PharmsimError(
+            f"tolerance must name its mechanism - one of {', '.join(map(repr, MECHANISMS))} (build_model(..., "
+            "tolerance='gprotein')), or a ToleranceParams (catalog().tolerance('gprotein')), or False; got "
+            f"{tolerance!r}. No mechanism is a default: which stimulus drives desensitisation decides whether the "
+            "partial agonists develop tolerance")
+    raise PharmsimError(f"tolerance must be False, a mechanism ({', '.join(map(repr, MECHANISMS))}) or a "
+                        f"ToleranceParams; got {tolerance!r}")
 
 
 def compose(pk: PKModel, ligands: Sequence[Ligand], endpoints: Sequence[Endpoint], *,
@@ -176,8 +202,9 @@ def compose(pk: PKModel, ligands: Sequence[Ligand], endpoints: Sequence[Endpoint
     receptors : sequence of str, optional
         Default: the receptors of the ligands and endpoints, in order of appearance.
     binding : {'kinetic', 'equilibrium'} or mapping receptor -> mode
-    tolerance : bool or ToleranceParams, optional
-        ``True``: :data:`pharmsim.tolerance.DEFAULTS`.
+    tolerance : ToleranceParams or False/None, optional
+        The tolerance model with its named mechanism (e.g. :meth:`pharmsim.catalog.Catalog.tolerance`);
+        ``True`` is refused (no mechanism is a default).
     max_step_h : float
         Largest integration step (h) of kinetic binding and tolerance.
     notes : sequence of str
@@ -185,17 +212,17 @@ def compose(pk: PKModel, ligands: Sequence[Ligand], endpoints: Sequence[Endpoint
     """
     if not isinstance(pk, PKModel):
         raise PharmsimError(f"pk must be a pharmsim PKModel; got {type(pk).__name__}")
-    ligands = tuple(ligands)
-    endpoints = tuple(endpoints)
+    ligands = require_sequence("ligands", ligands, Ligand, "a pharmsim Ligand")
+    endpoints = require_sequence("endpoints", endpoints, Endpoint, "a pharmsim Endpoint")
     for x in ligands:
-        if not isinstance(x, Ligand) or x.receptor is None:
+        if x.receptor is None:
             raise PharmsimError(f"ligands must be pharmsim Ligand objects with a receptor; got {x!r}")
     for e in endpoints:
         if not isinstance(e, Endpoint):
             raise PharmsimError(f"endpoints must be pharmsim Endpoint objects; got {e!r}")
     if receptors is None:
         receptors = tuple(dict.fromkeys([x.receptor for x in ligands] + [e.receptor for e in endpoints]))
-    receptors = tuple(receptors)
+    receptors = require_names("receptors", receptors)
     if not receptors:
         raise PharmsimError("a model needs at least one receptor (give ligands, endpoints or receptors=)")
     for x in ligands:
@@ -207,6 +234,9 @@ def compose(pk: PKModel, ligands: Sequence[Ligand], endpoints: Sequence[Endpoint
             raise PharmsimError(f"ligand {x.name!r} appears twice at {x.receptor}; one Ligand per compound and "
                                 "receptor")
         seen.add((x.name, x.receptor))
+    if not isinstance(binding, (str, Mapping)):
+        raise PharmsimError(f"binding must be one of {BINDING_MODES} or a mapping receptor -> mode; got "
+                            f"{type(binding).__name__} {binding!r}"[:200])
     modes = {r: binding for r in receptors} if isinstance(binding, str) else dict(binding)
     for r in receptors:
         if r not in modes:
@@ -232,12 +262,13 @@ def compose(pk: PKModel, ligands: Sequence[Ligand], endpoints: Sequence[Endpoint
             if ep.n != 1:
                 raise PharmsimError(f"the tolerance model needs endpoint slope n = 1; {ep.name} has n = {ep.n}")
         if tol.mechanism in ("arrestin", "both"):
-            lacking = [f"{x.name} at {x.receptor}" for x in ligands if x.arrestin_efficacy is None]
+            lacking = [f"{x.name} at {x.receptor}" for x in ligands
+                       if x.arrestin_efficacy is None and tol.applies_to(x.receptor)]
             if lacking:
                 raise PharmsimError(
                     f"tolerance with mechanism={tol.mechanism!r} needs an arrestin (internalisation) efficacy for "
                     f"{lacking}; add one to the library or use ToleranceParams(..., mechanism='gprotein')")
-    max_step_h = float(require_positive("max_step_h", max_step_h, "h"))
+    max_step_h = require_number("max_step_h", max_step_h, "h", minimum=0, strict=True)
     return Model(pk, receptors, ligands, MappingProxyType(modes), endpoints, tol, max_step_h,
                  tuple(dict.fromkeys(notes)))
 
@@ -298,9 +329,9 @@ def _compounds_and_routes(compounds, cat) -> tuple[list[str], dict | None]:
 def build_model(compounds, *, receptors: Sequence[str] | None = None,
                 binding: str | Mapping[str, str] = "kinetic", endpoints: Sequence[str | Endpoint] | None = None,
                 dor_efficacy: str | None = None, affinity: str = "functional",
-                tolerance: bool | ToleranceParams = False, sources: Mapping[tuple, str] | None = None,
-                pk_model: PKModel | None = None, routes: Mapping[str, Sequence[str]] | None = None,
-                max_step_h: float = 0.25, library=None) -> Model:
+                tolerance: str | ToleranceParams | bool | None = False,
+                sources: Mapping[tuple, str] | None = None, pk_model: PKModel | None = None,
+                routes: Mapping[str, Sequence[str]] | None = None, max_step_h: float = 0.25, library=None) -> Model:
     """Compose the PK/PD model of ``compounds`` (and the metabolites formed from them), every number from the
     library: ``catalog`` + :func:`compose`.
 
@@ -319,13 +350,21 @@ def build_model(compounds, *, receptors: Sequence[str] | None = None,
         A source whose G-protein ``tau`` rows at DOR replace the preferred ones for every ligand it has a row
         for (default: the library's preferred source; for MG and 7-OH-MG Kruegel 2016, competitive
         antagonists, tau = 0).
-    affinity : {'functional', 'binding'}
-        The K used for binding and the operational model. ``'functional'`` (default): for an agonist, the
-        operational K_A derived from the EC50 and tau of the same assay, ``K_A = EC50 (1 + tau)``;
-        ``'binding'``: the binding Ki. The binding Ki is kept beside it in :meth:`Model.parameter_table`.
-    tolerance : bool or ToleranceParams
+    affinity : {'functional', 'in vitro', 'binding'}
+        The K used for binding and the operational model (:meth:`pharmsim.catalog.Catalog.ligand`).
+        ``'functional'`` (default): the in-vivo K_A anchored to a human C50 where the library has one (fentanyl),
+        else the operational K_A of the efficacy's assay, ``K_A = EC50 (1 + tau)``, else a K_B or Ki;
+        ``'in vitro'``: never an in-vivo anchor; ``'binding'``: the binding Ki. Every other kind is kept beside the
+        one in use in :meth:`Model.parameter_table` and ``Ligand.affinities``.
+    tolerance : {'gprotein', 'arrestin', 'both'}, ToleranceParams or False
+        Off (``False``, the default), or on with a **named** mechanism, calibrated on published data
+        (:meth:`pharmsim.catalog.Catalog.tolerance`), or your own :class:`~pharmsim.tolerance.ToleranceParams`.
+        ``True`` is refused: no mechanism is a silent default. The mechanism and its calibration are in the
+        model's notes.
     sources : mapping, optional
-        ``{(quantity, compound, receptor): source}`` with quantity ``'K'`` or ``'tau'``.
+        ``{(quantity, compound, receptor): source}`` with quantity ``'K'`` or ``'tau'``. A source that reports both
+        an EC50 and a tau for the compound is used for both, so K_A and tau stay from one assay (choosing
+        Kruegel 2016 for MG gives Kruegel's EC50 339 nM and Emax 34 % in a unit-gain system).
     pk_model : PKModel, optional
         Your own PK model instead of the library's (it must contain every compound).
     routes : mapping compound -> routes, optional
@@ -339,11 +378,14 @@ def build_model(compounds, *, receptors: Sequence[str] | None = None,
     """
     cat = catalog(library)
     ids, dosed_routes = _compounds_and_routes(compounds, cat)
-    receptors = tuple(cat.receptors() if receptors is None else receptors)
+    receptors = cat.receptors() if receptors is None else require_names("receptors", receptors, allow_empty=False)
     for r in receptors:
         require_choice("receptors", r, cat.receptors())
-    require_choice("affinity", affinity, ("functional", "binding"))
+    require_choice("affinity", affinity, AFFINITY_CHOICES)
     sources = _check_sources(sources, cat, receptors)
+    if not isinstance(binding, (str, Mapping)):
+        raise PharmsimError(f"binding must be one of {BINDING_MODES} or a mapping receptor -> mode; got "
+                            f"{type(binding).__name__} {binding!r}"[:200])
     modes = {r: binding for r in receptors} if isinstance(binding, str) else dict(binding)
     for r in receptors:
         if r not in modes:
@@ -389,12 +431,25 @@ def build_model(compounds, *, receptors: Sequence[str] | None = None,
                 notes.append(f"{c} at {r} modelled as an agonist (tau = {lig.efficacy:g}); source: "
                              f"{lig.sources['efficacy']}")
     eps = []
-    names = cat.endpoint_names() if endpoints is None else endpoints
+    names = cat.endpoint_names() if endpoints is None else \
+        ((endpoints,) if isinstance(endpoints, (str, Endpoint)) else endpoints)
+    if isinstance(names, Mapping) or not isinstance(names, Iterable):
+        raise PharmsimError(f"endpoints must be names or Endpoint objects; got {type(names).__name__} {names!r}"[:200])
     for e in names:
         ep = cat.endpoint(e) if isinstance(e, str) else e
         if not isinstance(ep, Endpoint):
             raise PharmsimError(f"endpoints must be names or Endpoint objects; got {e!r}")
         if ep.receptor in receptors:
             eps.append(ep)
-    return compose(pk_model, ligands, eps, receptors=receptors, binding=modes, tolerance=tolerance,
+            if isinstance(e, str):
+                gain_rows = cat.gain_sources(e)
+                notes.append(f"{e} gain {ep.gain:g} ({gain_rows[0]})" +
+                             (f"; other gain rows: {', '.join(gain_rows[1:])} (Catalog.with_gain)"
+                              if len(gain_rows) > 1 else ""))
+    if isinstance(tolerance, str):
+        tolerance = cat.tolerance(tolerance)
+    tol = _as_tolerance(tolerance)
+    if tol is not None:
+        notes.append(tol.label)
+    return compose(pk_model, ligands, eps, receptors=receptors, binding=modes, tolerance=tol,
                    max_step_h=max_step_h, notes=notes)

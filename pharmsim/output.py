@@ -83,6 +83,7 @@ __all__ = [
     "check_out",
     "escape_formula",
     "is_pharmsim_output",
+    "may_show",
     "remove_stale_temp",
     "safe_excerpt",
     "write_bytes",
@@ -838,6 +839,16 @@ def _printable(line: str) -> str:
     return text if len(text) <= _EXCERPT_LINE_CHARS else text[: _EXCERPT_LINE_CHARS - 1] + "…"
 
 
+def may_show(path: str | os.PathLike, base_dir: str | os.PathLike) -> bool:
+    """Whether the contents of ``path`` may appear in a message: it is a regular file inside ``base_dir``
+    (typically the scenario's folder), symbolic links resolved. Whatever cannot be judged is not shown."""
+    try:
+        real = _real(path)
+        return real.is_relative_to(_real(base_dir)) and stat.S_ISREG(os.stat(real).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def safe_excerpt(path: str | os.PathLike, base_dir: str | os.PathLike, *, line: int | None = None,
                  context: int = 2) -> str:
     """A few numbered lines of ``path`` for an error message, or only its name when showing it is not safe.
@@ -865,11 +876,10 @@ def safe_excerpt(path: str | os.PathLike, base_dir: str | os.PathLike, *, line: 
         (also when it cannot be read).
     """
     name = Path(path).name or os.fspath(path)
+    if not may_show(path, base_dir):
+        return name
     try:
-        real = _real(path)
-        if not real.is_relative_to(_real(base_dir)) or not stat.S_ISREG(os.stat(real).st_mode):
-            return name
-        with open(real, "rb") as f:
+        with open(_real(path), "rb") as f:
             data = f.read(_EXCERPT_READ_BYTES)
     except (OSError, ValueError):
         return name

@@ -47,7 +47,15 @@ import pandas as pd
 
 from .catalog import CovariateEffects, catalog
 from .pk import ParamInfo, PKModel
-from .validate import PharmsimError, require_choice, require_finite, suggest
+from .validate import (
+    PharmsimError,
+    require_choice,
+    require_count,
+    require_finite,
+    require_instance,
+    require_number,
+    suggest,
+)
 
 __all__ = [
     "REFERENCE_WEIGHT_KG",
@@ -157,7 +165,7 @@ def _check_weights(name: str, w: np.ndarray) -> np.ndarray:
 
 def _per_subject(name: str, value, n: int) -> list:
     """A scalar or string for everyone, or a sequence of length n."""
-    if isinstance(value, str) or np.ndim(value) == 0:
+    if isinstance(value, str) or not isinstance(value, (list, tuple, np.ndarray)):
         return [value] * n
     seq = list(value)
     if len(seq) != n:
@@ -206,7 +214,7 @@ def _correlation_matrix(correlation, names: list[str]) -> np.ndarray:
                 if p not in names:
                     raise PharmsimError(f"correlation names {p!r}, which has no omega entry; expected one of "
                                         f"{names}{suggest(p, names)}")
-            r = float(require_finite(f"correlation[{key!r}]", r))
+            r = require_number(f"correlation[{key!r}]", r)
             i, j = names.index(parts[0]), names.index(parts[1])
             if R[i, j] != 0 and R[i, j] != r:
                 raise PharmsimError(f"correlation of {parts[0]!r} and {parts[1]!r} is given twice with different "
@@ -298,9 +306,8 @@ class Population:
     def __post_init__(self):
         s = object.__setattr__
         n = self.n
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1 or n > _MAX_SUBJECTS:
-            raise PharmsimError(f"n (number of subjects) must be a whole number in [1, {_MAX_SUBJECTS}]; got {n!r}")
-        n = int(n)
+        n = require_count("n (number of subjects)", n, minimum=1, maximum=_MAX_SUBJECTS,
+                          hint="simulate fewer subjects, or several populations one after another")
         s(self, "n", n)
         if not isinstance(self.omega, Mapping):
             raise PharmsimError("omega must be a mapping {parameter name: SD of log}; got "
@@ -321,7 +328,7 @@ class Population:
         s(self, "covariates", cov)
         gen, seed = _rng(self.rng)
         s(self, "seed", seed)
-        sd_w = float(require_finite("body_weight_sd_log", cov.body_weight_sd_log))
+        sd_w = require_number("body_weight_sd_log", cov.body_weight_sd_log)
         if sd_w < 0:
             raise PharmsimError(f"body_weight_sd_log must be a finite number >= 0; got {cov.body_weight_sd_log!r}")
         random = any(w > 0 for w in omega.values()) or sd_w > 0
@@ -522,7 +529,12 @@ def population_parameters(population: Population, model, *, strict: bool = True)
     """
     if not isinstance(population, Population):
         raise PharmsimError(f"population must be a Population; got {type(population).__name__}")
+    _require_pk_model(model)
     return population.parameters(model, strict=strict)
+
+
+def _require_pk_model(model) -> None:
+    require_instance("model", model, PKModel, "a pharmsim PKModel (e.g. Model.pk)")
 
 
 def apply_population(population: Population, model, *, strict: bool = True):
@@ -534,6 +546,9 @@ def apply_population(population: Population, model, *, strict: bool = True):
     random effects in every arm. With ``strict=True`` (default) an unknown name is an error, so a typo is
     never ignored.
     """
+    if not isinstance(population, Population):
+        raise PharmsimError(f"population must be a Population; got {type(population).__name__}")
+    _require_pk_model(model)
     if model.n_subjects > 1 and model.n_subjects != population.n:
         raise PharmsimError(f"model has parameters for {model.n_subjects} subjects but the population has "
                             f"{population.n}")
@@ -589,8 +604,8 @@ def summarize(values, t_h=None, *, lower: float = 5.0, upper: float = 95.0) -> p
         ``time_h, <labels...>, median, p<lower>, p<upper>, mean, n_subjects`` (same column names as
         :meth:`pharmsim.result.Result.summary`).
     """
-    lower = float(require_finite("lower", lower))
-    upper = float(require_finite("upper", upper))
+    lower = require_number("lower", lower)
+    upper = require_number("upper", upper)
     if not 0 <= lower < 50 < upper <= 100:
         raise PharmsimError(f"percentiles must satisfy 0 <= lower < 50 < upper <= 100; got {lower}, {upper}")
     lo_name, hi_name = _pct_name(lower), _pct_name(upper)

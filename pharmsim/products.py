@@ -26,7 +26,7 @@ import numpy as np
 
 from .catalog import catalog
 from .dosing import Doses
-from .validate import PharmsimError, require_choice, require_finite, require_nonnegative, require_positive
+from .validate import PharmsimError, require_choice, require_finite, require_instance, require_number
 
 __all__ = ["Product", "SHORTHANDS", "product_doses"]
 
@@ -66,7 +66,8 @@ class Product:
     def __post_init__(self):
         if not isinstance(self.form, str):
             raise PharmsimError(f"form must be a product form name; got {self.form!r}")
-        object.__setattr__(self, "amount_g", float(require_positive("amount_g", self.amount_g, "g")))
+        object.__setattr__(self, "amount_g",
+                           require_number("amount_g", self.amount_g, "g", minimum=0, strict=True))
         given = {}
         if not isinstance(self.contents, Mapping):
             raise PharmsimError(f"contents must be a mapping compound -> % w/w; got {self.contents!r}")
@@ -80,7 +81,7 @@ class Product:
                 given[cid] = (key, v)
         out = {}
         for cid, (name, v) in given.items():
-            v = float(require_nonnegative(name, v, "%"))
+            v = require_number(name, v, "%", minimum=0)
             if v > 100:
                 raise PharmsimError(f"{name} must be a percentage in [0, 100] % w/w; got {v}")
             out[cid] = v
@@ -125,6 +126,7 @@ def product_doses(product: Product, times_h: Sequence[float] | float = 0.0, *, l
     Events with 0 nmol (a compound absent from the product) are left out. ``molar_masses`` ({id: g/mol})
     overrides the library.
     """
+    require_instance("product", product, Product, "a pharmsim Product (e.g. Product('leaf powder', 2.0))")
     times = np.atleast_1d(require_finite("times_h", times_h, "h"))
     if times.ndim != 1 or times.size == 0:
         raise PharmsimError(f"times_h must be one time or a 1-D list of times in h; got {times_h!r}")

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .validate import PharmsimError, require_choice
 
-__all__ = ["Comparison", "SAMPLES", "comparisons", "run_comparison", "validate"]
+__all__ = ["Comparison", "SAMPLES", "comparisons", "published_range", "run_comparison", "validate"]
 
 #: What a comparison is to the defaults.
 SAMPLES = ("in-sample", "out-of-sample")
@@ -315,8 +315,9 @@ def comparisons() -> tuple[Comparison, ...]:
         "mean; the range 1.8-2.9 h spans the i.v. studies in data/pk.csv (2.3, 2.4 +/- 0.8, 2.9 +/- 0.7 h)",
         "inside", "in-sample", "Heizmann 1983 Br J Clin Pharmacol 16 Suppl 1:43S", "10.1111/j.1365-2125.1983.tb02270.x",
         "the default V is Heizmann's Vss (with Hohmann's CL)", lambda: _midazolam_alone()["t_half"]))
-    for q, lo, hi in (("AUC", 1.23, 1.57), ("Cmax", 1.32, 1.70), ("t_half", 0.98, 1.17)):
+    for q in ("AUC", "Cmax", "t_half"):
         p = _lib(f"{q}_GMR", "midazolam", "kratom 2 g tea")
+        lo, hi = published_range(p, "90 % CI")
         out.append(Comparison(
             f"tanna2023.midazolam.{q}_ratio", f"midazolam {q} ratio, 2 g kratom tea + 2.5 mg oral midazolam vs "
             "midazolam alone (dynamic time-dependent inhibition, gut and liver CYP3A)", "ratio", p.value, lo, hi,
@@ -335,14 +336,45 @@ def comparisons() -> tuple[Comparison, ...]:
     return tuple(out)
 
 
-def _range(note: str) -> tuple[float, float]:
-    """The 'Range a-b' of a Tanna 2022 row's note."""
+def published_range(p, kind: str = "Range") -> tuple[float, float]:
+    """The published spread written in a library row's note, as ``(low, high)``.
+
+    Library rows keep a median's range or a ratio's confidence interval in their note (``'Range 50.1-177 nM'``
+    in the Tanna 2022 rows, ``'90 % CI 1.23-1.57'`` in the Tanna 2023 interaction rows of data/interactions.csv).
+
+    Parameters
+    ----------
+    p : pharmsim.library.Parameter or str
+        A library parameter (its ``note`` is read) or the note itself.
+    kind : str
+        The label before the two numbers: ``'Range'`` (default) or ``'90 % CI'``.
+
+    Raises
+    ------
+    PharmsimError
+        When the note holds no ``'<kind> a-b'``.
+    """
     import re
 
-    m = re.search(r"Range ([0-9.]+)-([0-9.]+)", note)
+    note = p if isinstance(p, str) else getattr(p, "note", "")
+    number = r"([0-9]+(?:\.[0-9]+)?)"
+    m = re.search(re.escape(kind) + " " + number + r"\s*-\s*" + number, note)
     if not m:
-        raise PharmsimError(f"no 'Range a-b' in the library note {note!r}")
+        raise PharmsimError(f"no '{kind} a-b' in the library note {note!r}")
     return float(m.group(1)), float(m.group(2))
+
+
+def all_comparisons() -> tuple[Comparison, ...]:
+    """The PK comparisons (:func:`comparisons`) and the receptor-framework anchors (:mod:`pharmsim.anchors`:
+    ceilings, reversal, potency, tolerance), in report order."""
+    from .anchors import comparisons as anchor_comparisons
+
+    return comparisons() + tuple(anchor_comparisons())
+
+
+def _range(note: str) -> tuple[float, float]:
+    """The 'Range a-b' of a Tanna 2022 row's note."""
+    return published_range(note)
 
 
 def run_comparison(c: Comparison) -> dict:
@@ -360,14 +392,14 @@ def run_comparison(c: Comparison) -> dict:
 
 
 def validate(out: str | Path | None = None, *, force: bool = False) -> pd.DataFrame:
-    """Run every comparison (:func:`comparisons`); with ``out``, write ``validation.csv`` and
-    ``validation.html`` there (through :mod:`pharmsim.output`: atomic, refusing to overwrite a folder
-    pharmsim did not write). Returns the table (one row per comparison, failures included)."""
+    """Run every comparison (:func:`all_comparisons`: PK and receptor anchors); with ``out``, write
+    ``validation.csv`` and ``validation.html`` there (through :mod:`pharmsim.output`: atomic, refusing to
+    overwrite a folder pharmsim did not write). Returns the table (one row per comparison, failures included)."""
     from .output import atomic_output_dir, check_out, write_csv, write_text
 
     if out is not None:
         check_out(out, force)
-    table = pd.DataFrame([run_comparison(c) for c in comparisons()])
+    table = pd.DataFrame([run_comparison(c) for c in all_comparisons()])
     if out is not None:
         with atomic_output_dir(out, force) as tmp:
             write_csv(Path(tmp) / "validation.csv", table)

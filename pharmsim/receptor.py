@@ -31,17 +31,19 @@ sources (see :mod:`pharmsim.library`), or figures (see :mod:`pharmsim.plots`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
+from scipy.special import expit
 
 from .validate import (
     PharmsimError,
     require_finite,
     require_fraction,
     require_nonnegative,
+    require_number,
     require_positive,
 )
 
@@ -62,6 +64,7 @@ __all__ = [
     "schild_dose_ratio",
     "antagonist_shifted_ec50",
     "furchgott_tau",
+    "affinity_table",
 ]
 
 #: Tolerance on total occupancy above 1 accepted by :func:`response_from_occupancy` (round-off from
@@ -152,10 +155,15 @@ class Ligand:
     Ki_nM : float or None
         The binding Ki (radioligand displacement), shown beside ``K_nM`` when they differ.
     K_kind : str
-        What ``K_nM`` is: ``"functional K_A"`` (from EC50 and tau of one assay), ``"binding Ki"``,
-        ``"kinetic KD (koff/kon)"``, ``"K"`` (given directly).
+        What ``K_nM`` is: ``"functional K_A (in vitro)"`` (from EC50 and tau of one assay), ``"in-vivo K_A (human
+        C50 anchor)"``, ``"binding Ki"``, ``"functional K_B"``, ``"in-vivo KD"``, ``"kinetic KD (koff/kon)"``,
+        ``"K"`` (given directly).
     sources : mapping
         ``{'K': ..., 'Ki': ..., 'efficacy': ..., 'kinetics': ..., 'arrestin_efficacy': ...}``.
+    affinities : mapping
+        Every equilibrium constant the library holds for this ligand at this receptor, ``{kind: K in nM}`` on the
+        unbound basis (binding Ki, functional K_A, ...), shown beside the one in use
+        (:func:`affinity_table`); not used in any calculation.
     """
 
     name: str
@@ -169,6 +177,7 @@ class Ligand:
     Ki_nM: float | None = None
     K_kind: str = "K"
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    affinities: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -201,6 +210,11 @@ class Ligand:
                 raise PharmsimError(f"{label}: K_nM ({self.K_nM!r} nM) must equal koff/kon = {koff / kon!r} nM for "
                                     "kinetic binding; build it with Ligand.with_kinetics")
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        affs = {}
+        for kind, value in dict(self.affinities).items():
+            v = require_positive(f"{label}.affinities[{kind!r}]", value, "nM")
+            affs[str(kind)] = float(v)
+        object.__setattr__(self, "affinities", MappingProxyType(affs))
 
     @property
     def compound(self) -> str:
@@ -219,13 +233,15 @@ class Ligand:
     def with_kinetics(self, koff_per_h: float, kon_per_nM_per_h: float | None = None, source: str = "") -> Ligand:
         """This ligand with binding rate constants: ``kon = koff/K`` when ``kon`` is not given; with both,
         ``K`` becomes ``koff/kon`` (``K_kind`` then says so)."""
-        koff = float(require_positive(f"Ligand({self.name!r}).koff_per_h", koff_per_h, "1/h"))
+        koff = require_number(f"Ligand({self.name!r}).koff_per_h", koff_per_h, "1/h", minimum=0,
+                              strict=True)
         src = dict(self.sources)
         if source:
             src["kinetics"] = source
         if kon_per_nM_per_h is None:
             return replace(self, kon_per_nM_per_h=koff / self.K_nM, koff_per_h=koff, sources=src)
-        kon = float(require_positive(f"Ligand({self.name!r}).kon_per_nM_per_h", kon_per_nM_per_h, "1/(nM*h)"))
+        kon = require_number(f"Ligand({self.name!r}).kon_per_nM_per_h", kon_per_nM_per_h, "1/(nM*h)",
+                             minimum=0, strict=True)
         return replace(self, K_nM=koff / kon, kon_per_nM_per_h=kon, koff_per_h=koff,
                        K_kind="kinetic KD (koff/kon)", sources=src)
 
@@ -294,6 +310,32 @@ class Endpoint:
         ``fraction_remaining`` (in (0, 1]; Furchgott 1966)."""
         q = require_fraction("fraction_remaining", fraction_remaining, allow_zero=False)
         return replace(self, receptor_fraction=self.receptor_fraction * float(q))
+
+
+def affinity_table(ligands):
+    """The binding Ki and the operational constants of each ligand side by side, with the one in use named.
+
+    One row per ligand: ``compound``, ``receptor``, ``K_in_use_nM``, ``K_kind`` (what that K is), one column per
+    kind in ``Ligand.affinities`` (``'binding Ki'``, ``'functional K_A (in vitro)'``, ``'in-vivo K_A (human C50
+    anchor)'``, ...; NaN where the library has none), ``efficacy`` and ``source`` (the ligand's label). A binding
+    Ki (radioligand displacement) and an operational K_A (from a concentration-response curve) are different
+    numbers; the table never lets one pass for the other.
+    """
+    import pandas as pd  # noqa: PLC0415
+
+    ligands = _as_ligands(ligands)
+    kinds = list(dict.fromkeys(k for lig in ligands for k in lig.affinities))
+    rows = []
+    for lig in ligands:
+        row = {"compound": lig.name, "receptor": lig.receptor or "-", "K_in_use_nM": lig.K_nM, "K_kind": lig.K_kind}
+        for k in kinds:
+            row[f"{k} (nM)"] = lig.affinities.get(k, np.nan)
+        if lig.Ki_nM is not None and "binding Ki" not in lig.affinities:
+            row["binding Ki (nM)"] = lig.Ki_nM
+        row["efficacy"] = lig.efficacy
+        row["source"] = lig.source or ""
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def tau_at(ligand: Ligand, endpoint: Endpoint) -> float:
@@ -533,6 +575,9 @@ def endpoint_response(conc_nM, ligands, endpoint: Endpoint):
 def _as_ligands(ligands) -> tuple[Ligand, ...]:
     if isinstance(ligands, Ligand):
         return (ligands,)
+    if isinstance(ligands, (str, bytes)) or not isinstance(ligands, Iterable):
+        raise PharmsimError(f"ligands must be a Ligand or a sequence of pharmsim.receptor.Ligand; got "
+                            f"{type(ligands).__name__} {ligands!r}"[:200])
     ligands = tuple(ligands)
     if not ligands:
         raise PharmsimError("ligands must contain at least one Ligand; got an empty sequence")
@@ -578,15 +623,19 @@ def operational_ec50_emax(K_A_nM, tau, Em=1.0, n=1.0):
     t = require_nonnegative("tau", tau)
     Em, n = _check_Em_n(Em, n)
     _broadcast("K_A_nM", K, "tau", t, "Em", Em, "n", n)
-    tn = t**n
-    ec50 = K / np.expm1(np.log1p(1.0 + tn) / n)
-    emax = Em * tn / (1.0 + tn)
+    # in logs, so that a steep slope (large n) cannot overflow tau^n: log(2 + tau^n) = logaddexp(log 2, n log tau)
+    # and tau^n / (1 + tau^n) = expit(n log tau)
+    with np.errstate(divide="ignore"):
+        n_log_t = n * np.log(t)                    # -inf where tau = 0
+    ec50 = K / np.expm1(np.logaddexp(np.log(2.0), n_log_t) / n)
+    emax = Em * expit(n_log_t)
     return _scalar_or_array(ec50), _scalar_or_array(emax)
 
 
 def endpoint_ec50_emax(ligand: Ligand, endpoint: Endpoint):
     """(EC50_nM, Emax) of one ligand alone in ``endpoint`` (see :func:`operational_ec50_emax`)."""
-    return operational_ec50_emax(ligand.K_nM, tau_at(ligand, endpoint), endpoint.Em, endpoint.n)
+    tau = tau_at(ligand, endpoint)                 # checks the types of both
+    return operational_ec50_emax(ligand.K_nM, tau, endpoint.Em, endpoint.n)
 
 
 def tau_from_emax(emax_fraction, n=1.0):
@@ -634,7 +683,8 @@ def K_A_from_ec50(ec50_nM, tau, n=1.0):
     t = require_positive("tau", tau)
     n = require_positive("n", n)
     _broadcast("ec50_nM", ec50, "tau", t, "n", n)
-    return _scalar_or_array(ec50 * np.expm1(np.log1p(1.0 + t**n) / n))
+    # log(2 + tau^n) in logs, so that a steep slope cannot overflow tau^n (see operational_ec50_emax)
+    return _scalar_or_array(ec50 * np.expm1(np.logaddexp(np.log(2.0), n * np.log(t)) / n))
 
 
 def schild_dose_ratio(B_nM, K_B_nM):

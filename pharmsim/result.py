@@ -17,7 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .validate import PharmsimError, suggest
+from .validate import (
+    PharmsimError,
+    as_float_array,
+    require_finite,
+    require_names,
+    require_number,
+    require_sequence,
+    suggest,
+)
 
 __all__ = ["Series", "Result", "TIDY_COLUMNS"]
 
@@ -35,6 +43,16 @@ class Series:
     unit: str
     values: np.ndarray
 
+    def __post_init__(self):
+        for name in ("quantity", "compound", "receptor", "endpoint", "unit"):
+            if not isinstance(getattr(self, name), str):
+                raise PharmsimError(f"Series.{name} must be a string ('-' when it does not apply); got "
+                                    f"{getattr(self, name)!r}"[:200])
+        values = as_float_array("Series.values", self.values)
+        if values.ndim != 2:
+            raise PharmsimError(f"Series.values must be an (N subjects, T times) array; got shape {values.shape}")
+        object.__setattr__(self, "values", values)
+
 
 @dataclass(frozen=True)
 class Result:
@@ -43,6 +61,19 @@ class Result:
     t_h: np.ndarray
     series: tuple[Series, ...]
     notes: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        t = np.atleast_1d(require_finite("Result.t_h", self.t_h, "h"))
+        if t.ndim != 1:
+            raise PharmsimError(f"Result.t_h must be a 1-D array of times (h); got shape {t.shape}")
+        series = require_sequence("Result.series", self.series, Series, "a pharmsim Series")
+        for s in series:
+            if s.values.shape[1] != t.size:
+                raise PharmsimError(f"Result.t_h must have one time per column of every series; Series "
+                                    f"{s.quantity}/{s.compound} has {s.values.shape[1]} times and t_h {t.size}")
+        object.__setattr__(self, "t_h", t)
+        object.__setattr__(self, "series", series)
+        object.__setattr__(self, "notes", require_names("Result.notes", self.notes))
 
     @property
     def n_subjects(self) -> int:
@@ -105,6 +136,7 @@ class Result:
     def summary(self, quantities=None, lower: float = 5.0, upper: float = 95.0) -> pd.DataFrame:
         """Population median and percentile band per time: columns time_h, quantity, compound, receptor,
         endpoint, unit, median, p_lower, p_upper, n_subjects."""
+        lower, upper = require_number("lower", lower), require_number("upper", upper)
         if not 0 <= lower < upper <= 100:
             raise PharmsimError(f"percentiles must satisfy 0 <= lower < upper <= 100; got {lower}, {upper}")
         qs = None if quantities is None else ([quantities] if isinstance(quantities, str) else list(quantities))
@@ -136,7 +168,7 @@ class Result:
     def endpoint_summary(self) -> pd.DataFrame:
         """Per subject and endpoint: peak response (fraction of Em), time of the peak, response at the end."""
         rows = []
-        for s in self.select("response"):
+        for s in (s for s in self.series if s.quantity == "response"):   # none: a model without endpoints read
             k = np.argmax(s.values, axis=1)
             for i in range(s.values.shape[0]):
                 rows.append({"subject": i, "receptor": s.receptor, "endpoint": s.endpoint,

@@ -23,20 +23,27 @@ Schema (every key optional unless marked *required*)::
                     'iv' or one of the compound's routes, default 'oral' where it has one; products are taken
                     by mouth, their form is their route), mg_percent, oh_percent (product content, % w/w),
                     label, and the times: times_h = [...]  |  start_h + interval_h + n_doses  |
-                    start_h + times_per_day + days  |  start_h alone (one dose)
-      [[arm.events]] file (required; NONMEM CSV ID,TIME,AMT,EVID,CMT[,RATE,II,ADDL,DUR], relative to the
+                    start_h + times_per_day + days  |  start_h alone (one dose);
+                    steady_state (0, 1 or 2: the first dose at steady state, NONMEM's SS; with ii_h, or the
+                    regimen's interval), ii_h (h), duration_h (h, > 0: zero-order infusions)
+      [[arm.events]] file (required; NONMEM CSV ID,TIME,AMT,EVID,CMT[,RATE,II,ADDL,DUR,SS], relative to the
                     scenario file), what (required), unit ('g' | 'mg', default g for products, mg for
                     compounds), route; every CMT doses ``what``
     [[dose]], [[events]]  at top level: shorthand for one arm named "main"
-    [population]    n (default 1), seed (default 0), [population.omega] {PK parameter = SD of log}, e.g.
-                    MG.CL_L_per_h = 0.3; [population.correlation] {"P1,P2" = r};
+    [population]    n (default 1), seed (default 0), omega = "library" (the published variability,
+                    data/variability.csv; the default when n > 1) or [population.omega] {PK parameter = SD of
+                    log}, e.g. MG.CL_L_per_h = 0.3, each with [population.omega_sources] {parameter = "source"};
+                    [population.correlation] {"P1,P2" = r};
                     [population.covariates] body_weight_kg (number, or {median, sd_log}),
                     cyp3a4_inhibitor ('none' | 'moderate' | 'strong'),
                     hepatic_impairment ('none' | 'mild' | 'moderate' | 'severe')
     [model]         receptors (default ["MOR", "DOR"]), endpoints (default: all at those receptors),
                     binding ('kinetic' | 'equilibrium' or {MOR = ..., DOR = ...}; default 'kinetic'),
-                    affinity ('functional' | 'binding'), dor_efficacy ('default' = the library's preferred
-                    source, or the name of a source with a DOR tau row for MG/7-OH-MG), tolerance (bool)
+                    affinity ('functional' | 'in vitro' | 'binding'), dor_efficacy ('default' = the library's
+                    preferred source, or the name of a source with a DOR tau row for MG/7-OH-MG), tolerance
+                    (false, or the mechanism that drives desensitisation: 'gprotein' | 'arrestin' | 'both' -
+                    always named, never a default),
+                    max_step_h (largest integration step of kinetic binding and tolerance, h, default 0.25)
     [[value]]       quantity, compound, target, value, unit (required), pathway ('-'), source ('scenario'),
                     note, preferred (true): a what-if value added to the library, status 'assumption'
     [[source]]      quantity, compound, target, source (required), pathway: use that source's value
@@ -48,7 +55,8 @@ This software is for teaching and research, not dosing advice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +68,7 @@ from ._toml import show as _show
 from ._toml import suggest_key as _suggest_key
 from .catalog import catalog
 from .dosing import Doses
+from .output import may_show
 from .population import CYP3A4_LEVELS, HEPATIC_LEVELS, WEIGHT_RANGE_KG, Covariates
 from .study import Arm, ModelOptions, PopulationSpec, Study
 from .validate import PharmsimError, suggest
@@ -77,10 +86,15 @@ __all__ = [
 DISCLAIMER = "pharmsim is for teaching and research, not dosing advice."
 
 _BINDING_MODES = ("kinetic", "equilibrium")
-_AFFINITY = ("functional", "binding")
+_AFFINITY = ("functional", "in vitro", "binding")
+_TOLERANCE_MECHANISMS = ("gprotein", "arrestin", "both")
 _MAX_TIME_POINTS = 200_000
 _MAX_SUBJECTS = 1_000_000
 _MAX_DOSES = 100_000
+#: Largest scenario file and event table read (bytes): far above any real one (the shipped scenarios are a few
+#: kB; 100,000 event rows are a few MB), small enough that a wrong path (a disk image, a log) is refused
+#: before it is read into memory.
+_MAX_FILE_BYTES = 64 * 2**20
 _DEFAULT = "default"
 
 
@@ -96,6 +110,9 @@ class _Dose:
     is_product: bool
     contents: dict
     label: str = ""
+    ss: int = 0
+    ii_h: float = 0.0
+    duration_h: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,7 @@ class _EventTable:
     route: str
     is_product: bool
     contents: dict
+    doses: Doses | None = None      # as read, in nmol (set once the table has been checked)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -178,7 +196,7 @@ def _read_time(root: _Table) -> np.ndarray:
     n = (end_h - start_h) / step_h
     if n > _MAX_TIME_POINTS:
         raise PharmsimError(
-            f"time.step_h gives {n:.0f} time points from {start_h:g} to {end_h:g} h; expected at most "
+            f"time.step_h gives {_count_text(n)} time points from {start_h:g} to {end_h:g} h; expected at most "
             f"{_MAX_TIME_POINTS} (use a coarser step_h); got step_h = {step_h:g}"
         )
     n = int(np.floor((end_h - start_h) / step_h + 1e-9))
@@ -186,6 +204,11 @@ def _read_time(root: _Table) -> np.ndarray:
     if end_h - t[-1] > 1e-9 * max(1.0, end_h):
         t = np.append(t, end_h)
     return t
+
+
+def _count_text(n: float) -> str:
+    """A large count for a message: ``1,000,000,000`` up to 10^15, ``2.4e+301`` beyond."""
+    return f"{n:,.0f}" if n < 1e15 else f"{n:.3g}"
 
 
 _REGIMEN_HELP = ("times_h = [...], or a regimen (start_h, interval_h, n_doses) or (start_h, times_per_day, days), "
@@ -286,7 +309,7 @@ def _route(d: _Table, what: str, is_product: bool, ctx: _Context) -> str:
 
 
 _DOSE_KEYS = ("what", "amount_g", "amount_mg", "route", "label", "times_h", "start_h", "interval_h", "n_doses",
-              "times_per_day", "days", "mg_percent", "oh_percent", "contents")
+              "times_per_day", "days", "mg_percent", "oh_percent", "contents", "steady_state", "ii_h", "duration_h")
 
 
 def _read_contents(d: _Table, what: str, is_product: bool, ctx: _Context) -> dict:
@@ -344,8 +367,16 @@ def _read_dose(d: _Table, ctx: _Context) -> _Dose:
         except PharmsimError as err:
             raise PharmsimError(f"{d.path}: {err}") from None
     label = d.string("label", "")
+    ss = d.integer("steady_state", 0, minimum=0, maximum=2)
+    ii_h = d.number("ii_h", 0.0, minimum=0.0, unit="h")
+    duration_h = d.number("duration_h", 0.0, minimum=0.0, unit="h")
     times = _dose_times(d)
     d.done()
+    if ss and ii_h == 0.0:
+        if len(times) < 2:
+            raise PharmsimError(f"{d.key('steady_state')} = {ss} needs the dosing interval: give {d.key('ii_h')} (h) "
+                                "or a regimen of at least two doses")
+        ii_h = float(times[1] - times[0])
     late = [t for t in times if t > ctx.t_end_h]
     if late:
         raise PharmsimError(
@@ -353,7 +384,7 @@ def _read_dose(d: _Table, ctx: _Context) -> _Dose:
             f"{ctx.t_end_h:g} h); expected every dose time <= time.end_h"
         )
     return _Dose(what=what, amount=amount, unit=unit, route=route, times_h=times, is_product=is_product,
-                 contents=contents, label=label)
+                 contents=contents, label=label, ss=ss, ii_h=ii_h, duration_h=duration_h)
 
 
 def _read_events(e: _Table, ctx: _Context) -> _EventTable:
@@ -364,31 +395,79 @@ def _read_events(e: _Table, ctx: _Context) -> _EventTable:
     route = _route(e, what, is_product, ctx)
     contents = _read_contents(e, what, is_product, ctx)
     e.done()
+    base = ctx.base_dir or Path.cwd()
     path = Path(file)
     if not path.is_absolute():
-        path = (ctx.base_dir or Path.cwd()) / path
+        path = base / path
     if not path.is_file():
+        what_is = "not a file" if path.exists() else "no such file"
         raise PharmsimError(
-            f"{e.key('file')}: no such file {str(path)!r}; got {file!r} (paths are relative to the scenario file)"
+            f"{e.key('file')}: {what_is} {str(path)!r}; got {file!r} (paths are relative to the scenario file)"
         )
     table = _EventTable(path=path, what=what, unit=unit, route=route, is_product=is_product, contents=contents)
     try:
-        doses = _event_doses(table, ctx.library, ctx.base_dir)
+        _check_event_file(table)
+        try:
+            doses = _event_doses(table, ctx.library, ctx.base_dir)
+        except PharmsimError as err:          # a cell of the table: say the units the scenario reads it in
+            raise PharmsimError(f"{err}{_event_units(table)}") from None
+        n_ids = doses.n_subjects
+        n = ctx.population.n
+        if doses.n_events == 0:
+            raise PharmsimError("has no dose rows (EVID 1); expected at least one dose")
+        if n_ids > 1 and n_ids != n:
+            raise PharmsimError(f"doses {n_ids} subjects (IDs); expected one ID or population.n ({n}) IDs")
+        late = doses.time_h[doses.time_h > ctx.t_end_h]
+        if late.size:
+            raise PharmsimError(f"has a dose at {late[0]:g} h, after time.end_h = {ctx.t_end_h:g} h")
+        early = doses.time_h[doses.time_h < 0]
+        if early.size:
+            raise PharmsimError(f"has a dose at {early[0]:g} h; expected dose times >= 0 h (a simulation starts "
+                                "at 0 h with nothing in the body)")
+        table = replace(table, doses=doses)
     except PharmsimError as err:
+        if not may_show(path, base):     # say nothing the file holds: it lies outside the scenario's folder
+            raise PharmsimError(
+                f"{e.key('file')} ({path.name}) is not a usable event table; what is wrong is not shown because "
+                f"the file lies outside the scenario's folder ({str(base)!r}): copy it next to the scenario file "
+                "to see the details") from None
         raise PharmsimError(f"{e.key('file')} ({path.name}): {err}") from None
-    n_ids = doses.n_subjects
-    n = ctx.population.n
-    if n_ids > 1 and n_ids != n:
-        raise PharmsimError(
-            f"{e.key('file')} ({path.name}) doses {n_ids} subjects (IDs); expected one ID or population.n "
-            f"({n}) IDs"
-        )
-    late = doses.time_h[doses.time_h > ctx.t_end_h]
-    if late.size:
-        raise PharmsimError(
-            f"{e.key('file')} ({path.name}) has a dose at {late[0]:g} h, after time.end_h = {ctx.t_end_h:g} h"
-        )
     return table
+
+
+def _event_units(table: _EventTable) -> str:
+    """The units of an event table's columns as the scenario reads them, for its error messages."""
+    of = f"{table.unit} of {table.what}"
+    return f" (in this table AMT is in {of}, RATE in {table.unit}/h of {table.what}; TIME, II and DUR in h)"
+
+
+def _check_event_file(table: _EventTable) -> None:
+    """What the scenario bounds before an event table is expanded: the file's size and the number of doses
+    it asks for (its rows plus every ADDL), at most :data:`_MAX_DOSES` as for a [[dose]] table."""
+    import pandas as pd  # noqa: PLC0415
+
+    size = table.path.stat().st_size
+    if size > _MAX_FILE_BYTES:
+        raise PharmsimError(f"is {size / 2**20:,.0f} MB; expected an event table of at most "
+                            f"{_MAX_FILE_BYTES // 2**20} MB")
+    try:
+        df = pd.read_csv(table.path)
+    except (OSError, ValueError) as err:
+        raise PharmsimError(f"cannot read the event table: {err}") from None
+    df.columns = [str(c).strip().upper() for c in df.columns]
+    if len(df) == 0:
+        raise PharmsimError("has no rows (only a header); expected at least one dose row (EVID 1)")
+    if "ADDL" not in df.columns or "EVID" not in df.columns:
+        return
+    evid = pd.to_numeric(df["EVID"], errors="coerce").to_numpy()
+    addl = pd.to_numeric(df["ADDL"], errors="coerce").to_numpy()
+    count = np.where((evid == 1) & np.isfinite(addl) & (addl >= 0), addl + 1, 0.0)
+    total = float(np.sum(count))
+    if total > _MAX_DOSES:
+        row = int(np.argmax(np.cumsum(count) > _MAX_DOSES))
+        raise PharmsimError(
+            f"asks for {_count_text(total)} doses (rows plus ADDL; column 'ADDL', row {row}: "
+            f"{_count_text(addl[row])}); expected at most {_MAX_DOSES:,} doses in one event table")
 
 
 def _times_text(times) -> str:
@@ -424,7 +503,7 @@ def _read_arm(a: _Table, name_default, ctx: _Context) -> Arm:
     for d in doses:
         all_doses = all_doses + _dose_events(d, ctx.library)
     for e in events:
-        all_doses = all_doses + _event_doses(e, ctx.library, ctx.base_dir)
+        all_doses = all_doses + e.doses
     labels = tuple(_dose_label(d) for d in doses) + tuple(f"event table {e.path.name} ({e.what})" for e in events)
     return Arm(name=name, doses=all_doses, description=description, dose_labels=labels, covariates=covariates,
                dor_efficacy=dor)
@@ -475,11 +554,19 @@ def _read_population(root: _Table, ctx: _Context) -> PopulationSpec:
     p = root.table("population", None)
     if p is None:
         return PopulationSpec()
-    p.expect("n", "seed", "omega", "correlation", "covariates")
+    p.expect("n", "seed", "omega", "omega_sources", "correlation", "covariates")
     n = p.integer("n", 1, minimum=1, maximum=_MAX_SUBJECTS)
     seed = p.integer("seed", 0, minimum=0)
-    omega: dict[str, float] = {}
-    omega_t = p.table("omega", None)
+    omega: dict[str, float] | str = {}
+    if isinstance(p.data.get("omega"), str):
+        omega = p.string("omega", choices=("library",))
+    omega_t = None if isinstance(omega, str) else p.table("omega", None)
+    sources_t = p.table("omega_sources", None)
+    sources = {}
+    for name, (key, value) in ({} if sources_t is None else _flatten(sources_t)).items():
+        if not isinstance(value, str):
+            raise PharmsimError(f"{key} must be text naming the source of that omega; got {_show(value)}")
+        sources[name] = value
     if omega_t is not None:
         for name, (key, value) in _flatten(omega_t).items():
             if name not in ctx.pk_parameters:
@@ -488,6 +575,17 @@ def _read_population(root: _Table, ctx: _Context) -> PopulationSpec:
                     f"'MG.CL_L_per_h', 'MG.V_L', 'morphine.CL_L_per_h'{suggest(name, ctx.pk_parameters)}"
                 )
             omega[name] = _number(key, value, minimum=0.0, unit="SD of log")
+            if not sources.get(name, "").strip():
+                raise PharmsimError(
+                    f"{key} = {_show(value)} has no source: every omega needs one, e.g. [population.omega_sources] "
+                    f'"{name}" = "Smith 2020, Table 2" (or omega = "library" for the published variability, '
+                    "data/variability.csv)")
+    elif n > 1 and not isinstance(omega, str):
+        omega = "library"   # a population with no omega given: the published variability (stated in the notes)
+    for k in sources:
+        if not isinstance(omega, dict) or k not in omega:
+            raise PharmsimError(f"population.omega_sources.{k} names no [population.omega] entry"
+                                f"{suggest(k, list(omega) if isinstance(omega, dict) else [])}")
     corr: dict[tuple[str, str], float] = {}
     corr_t = p.table("correlation", None)
     if corr_t is not None:
@@ -501,7 +599,7 @@ def _read_population(root: _Table, ctx: _Context) -> PopulationSpec:
             if not -1.0 < r < 1.0:
                 raise PharmsimError(f"{corr_t.key(k)} must be a correlation in (-1, 1); got {r:g}")
             for part in parts:
-                if part not in omega:
+                if not isinstance(omega, dict) or part not in omega:
                     raise PharmsimError(
                         f"{corr_t.key(k)} names {part!r}, which has no population.omega entry; expected one of "
                         f"{', '.join(omega) or '(none)'}{suggest(part, omega)}"
@@ -559,7 +657,7 @@ def _read_model(root: _Table, ctx: _Context) -> ModelOptions:
     m = root.table("model", None)
     if m is None:
         return ModelOptions(receptors=ctx.receptors)
-    m.expect("receptors", "endpoints", "binding", "affinity", "dor_efficacy", "tolerance")
+    m.expect("receptors", "endpoints", "binding", "affinity", "dor_efficacy", "tolerance", "max_step_h")
     receptors = m.strings("receptors", ctx.receptors, choices=ctx.receptors)
     if not receptors:
         raise PharmsimError(f"model.receptors must list at least one of {', '.join(ctx.receptors)}; got []")
@@ -589,10 +687,17 @@ def _read_model(root: _Table, ctx: _Context) -> ModelOptions:
     affinity = m.string("affinity", "functional", choices=_AFFINITY)
     dor = m.string("dor_efficacy", _DEFAULT)
     _check_dor_source("model.dor_efficacy", dor, ctx.library)
-    tolerance = m.boolean("tolerance", False)
+    tolerance = False
+    if "tolerance" in m.data and m.raw("tolerance") is not False:
+        if m.raw("tolerance") is True:
+            raise PharmsimError(f"{m.key('tolerance')} must name the desensitisation mechanism, one of "
+                                f"{', '.join(map(repr, _TOLERANCE_MECHANISMS))}, or be false; got true. No mechanism "
+                                "is a default: it decides whether the partial agonists develop tolerance")
+        tolerance = m.string("tolerance", choices=_TOLERANCE_MECHANISMS)
+    max_step_h = m.number("max_step_h", ModelOptions.max_step_h, minimum=0.0, strict=True, unit="h")
     m.done()
     return ModelOptions(receptors=receptors, endpoints=endpoints, binding=binding, affinity=affinity,
-                        dor_efficacy=None if dor == _DEFAULT else dor, tolerance=tolerance)
+                        dor_efficacy=None if dor == _DEFAULT else dor, tolerance=tolerance, max_step_h=max_step_h)
 
 
 def _check_dor_source(key: str, source: str, library) -> None:
@@ -726,6 +831,7 @@ def from_dict(data: dict, *, base_dir: str | Path | None = None, library=None, n
     model = _read_model(root, ctx)
     model = ModelOptions(receptors=model.receptors, endpoints=model.endpoints, binding=model.binding,
                          affinity=model.affinity, dor_efficacy=model.dor_efficacy, tolerance=model.tolerance,
+                         max_step_h=model.max_step_h,
                          sources=pd_sources)
     arms = _read_arms(root, ctx)
     output = _read_output(root)
@@ -738,21 +844,34 @@ def from_dict(data: dict, *, base_dir: str | Path | None = None, library=None, n
 
 def loads(text: str, *, base_dir: str | Path | None = None, library=None, name: str = "scenario") -> Study:
     """A validated :class:`pharmsim.study.Study` from TOML text; a TOML syntax error becomes a PharmsimError."""
+    if not isinstance(text, str):
+        raise PharmsimError(f"text must be the TOML text of a scenario (a str); got {type(text).__name__}"
+                            + (f" {text!r}"[:80] if isinstance(text, (int, float)) else ""))
     return from_dict(_toml.parse(text, name), base_dir=base_dir, library=library, name=name, text=text)
 
 
 def load(path: str | Path, *, library=None) -> Study:
     """A validated :class:`pharmsim.study.Study` from a TOML file; errors start with the file name, then the key
     path. ``path`` may also be the name of a shipped scenario (``'demo'``, see :func:`shipped_scenarios`)."""
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise PharmsimError(f"scenario must be the path of a .toml file or the name of a shipped scenario "
+                            f"({', '.join(shipped_scenarios())}); got {type(path).__name__} {path!r}"[:300])
     p = Path(path)
     if not p.exists() and p.suffix == "" and str(path) in shipped_scenarios():
         p = shipped_scenario_path(str(path))
+    if p.exists() and not p.is_file():
+        raise PharmsimError(f"scenario file {str(path)!r} is not a regular file (a folder, a device or a pipe); "
+                            "expected a .toml file")
     if not p.is_file():
         raise PharmsimError(
             f"scenario file {str(path)!r} does not exist; expected a .toml file or the name of a shipped "
             f"scenario ({', '.join(shipped_scenarios())}){suggest(str(path), shipped_scenarios())}"
         )
     try:
+        size = p.stat().st_size
+        if size > _MAX_FILE_BYTES:
+            raise PharmsimError(f"scenario file {str(p)!r} is {size / 2**20:,.0f} MB; expected a scenario of at "
+                                f"most {_MAX_FILE_BYTES // 2**20} MB (is it the right file?)")
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise PharmsimError(f"scenario file {str(p)!r} cannot be read: {err}") from None
@@ -811,8 +930,12 @@ def _dose_events(d: _Dose, library) -> Doses:
     out = Doses()
     times = np.asarray(d.times_h, dtype=float)
     for compound, per_unit in _nmol_per_unit(d, library).items():
+        ss = np.zeros(times.size, dtype=int)
+        ss[0] = d.ss
         out = out + Doses(time_h=times, compound=(compound,) * times.size, route=(d.route,) * times.size,
-                          amount_nmol=np.full(times.size, d.amount * per_unit), duration_h=np.zeros(times.size))
+                          amount_nmol=np.full(times.size, d.amount * per_unit),
+                          duration_h=np.full(times.size, d.duration_h), ss=ss,
+                          ii_h=np.full(times.size, d.ii_h if d.ss else 0.0))
     return out
 
 
@@ -829,18 +952,24 @@ def _event_doses(table: _EventTable, library, base_dir=None) -> Doses:
     try:
         df = pd.read_csv(table.path)
     except (OSError, ValueError) as err:
-        raise PharmsimError(f"cannot read the event table {table.path.name}: {err}") from None
+        raise PharmsimError(f"cannot read the event table: {err}") from None
     df.columns = [str(c).strip().upper() for c in df.columns]
-    cmts = df["CMT"].dropna().unique() if "CMT" in df.columns else []
+    cmts = list(df["CMT"].dropna().unique()) if "CMT" in df.columns else []
+    cmts = cmts or [1]        # no CMT values: let the reader say what is missing (a column, the dose rows)
     factors = _nmol_per_unit(table, library)
     first = next(iter(factors))
-    read_event_table(df, {c: (first, table.route) for c in cmts}, amount_unit="nmol", library=library)
+    # checked as written: AMT in the scenario's unit (g of product or mg of compound), so that an error shows
+    # the value and unit the user wrote; the amounts of this pass are not used
+    read_event_table(df, {c: (first, table.route) for c in cmts}, amount_unit=table.unit,
+                     molar_masses={first: catalog(library).molar_mass(first)}, library=library)
     out = Doses()
     for compound, per_unit in factors.items():
         scaled = df.copy()
-        for col in ("AMT", "RATE"):
-            if col in scaled.columns:
-                scaled[col] = pd.to_numeric(scaled[col], errors="coerce") * per_unit
+        amt = pd.to_numeric(scaled["AMT"], errors="coerce")
+        scaled["AMT"] = amt.where(amt.isna(), amt * per_unit)            # empty cells stay empty
+        if "RATE" in scaled.columns:                                     # a rate, not the -1/-2 flags
+            rate = pd.to_numeric(scaled["RATE"], errors="coerce")
+            scaled["RATE"] = rate.where(~(rate > 0), rate * per_unit)
         part = read_event_table(scaled, {c: (compound, table.route) for c in cmts}, amount_unit="nmol",
                                 library=library)
         out = out + part.doses

@@ -30,15 +30,23 @@ from .dosing import Doses
 from .library import Library
 from .model import Model, build_model
 from .pk import parameter_table as pk_parameter_table
-from .population import Covariates, Population
+from .population import _MAX_SUBJECTS, Covariates, Population
 from .result import Result
 from .solve import Outputs, simulate
-from .validate import PharmsimError, require_finite
+from .validate import (
+    PharmsimError,
+    require_count,
+    require_finite,
+    require_instance,
+    require_number,
+    require_sequence,
+)
 
 __all__ = ["Arm", "ModelOptions", "PopulationSpec", "Study", "StudyResult", "run_study", "SUMMARY_COLUMNS"]
 
 SUMMARY_COLUMNS = ["arm", "time_h", "quantity", "compound", "receptor", "endpoint", "unit", "median", "p05", "p95",
                    "n_subjects"]
+_FEWER_SUBJECTS = "simulate fewer subjects, or several populations one after another"
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,8 @@ class Arm:
         if not isinstance(self.name, str) or not self.name.strip():
             raise PharmsimError(f"Arm.name must be a non-empty string; got {self.name!r}")
         if not isinstance(self.doses, Doses) or self.doses.n_events == 0:
-            raise PharmsimError(f"arm {self.name!r} needs doses (a non-empty pharmsim Doses); got {self.doses!r}")
+            got = "Doses with no events" if isinstance(self.doses, Doses) else type(self.doses).__name__
+            raise PharmsimError(f"arm {self.name!r} needs doses (a non-empty pharmsim Doses); got {got}")
         object.__setattr__(self, "dose_labels", tuple(self.dose_labels))
 
 
@@ -78,6 +87,9 @@ class PopulationSpec:
     """Population size, seed, inter-individual variability (SD of log per PK parameter) and covariates.
 
     ``n = 1`` with no variability and reference covariates is one typical adult (no population is drawn).
+    ``omega = "library"`` takes the published variability of every PK parameter the study's models have
+    (:meth:`pharmsim.catalog.Catalog.default_omega`, data/variability.csv, each value with its source; see
+    :meth:`Study.variability`); a mapping gives your own.
     """
 
     n: int = 1
@@ -87,12 +99,28 @@ class PopulationSpec:
     covariates: Covariates = field(default_factory=Covariates)
 
     def __post_init__(self):
-        object.__setattr__(self, "omega", MappingProxyType(dict(self.omega)))
+        object.__setattr__(self, "n", require_count("population n (number of subjects)", self.n, minimum=1,
+                                                    maximum=_MAX_SUBJECTS, hint=_FEWER_SUBJECTS))
+        object.__setattr__(self, "seed", require_count("population seed", self.seed, minimum=0))
+        if isinstance(self.omega, str):
+            if self.omega != "library":
+                raise PharmsimError(f"population omega must be a mapping {{parameter: SD of log}} or 'library' "
+                                    f"(the published variability, data/variability.csv); got {self.omega!r}")
+            if self.correlation:
+                raise PharmsimError("population correlation needs an explicit omega mapping, not 'library' "
+                                    "(the library holds no correlations)")
+        for name in (("correlation",) if isinstance(self.omega, str) else ("omega", "correlation")):
+            if not isinstance(getattr(self, name), Mapping):
+                raise PharmsimError(f"population {name} must be a mapping; got {type(getattr(self, name)).__name__}")
+        if not isinstance(self.omega, str):
+            object.__setattr__(self, "omega", MappingProxyType(dict(self.omega)))
         object.__setattr__(self, "correlation", MappingProxyType(dict(self.correlation)))
 
     def draw(self, covariates: Covariates | None = None, library=None) -> Population | None:
         """The population (same seed, same random effects) with ``covariates`` (default this spec's)."""
         cov = self.covariates if covariates is None else covariates
+        if isinstance(self.omega, str):
+            raise PharmsimError("omega = 'library' is resolved against the study's models: use Study.populations()")
         if self.n == 1 and not self.omega and cov == Covariates():
             return None
         corr = {f"{a},{b}": r for (a, b), r in self.correlation.items()} or None
@@ -103,7 +131,11 @@ class PopulationSpec:
 
 @dataclass(frozen=True)
 class ModelOptions:
-    """The :func:`pharmsim.model.build_model` choices shared by the arms."""
+    """The :func:`pharmsim.model.build_model` choices shared by the arms.
+
+    ``tolerance`` is ``False`` (off) or names its mechanism (``'gprotein'``, ``'arrestin'``, ``'both'``, or a
+    :class:`~pharmsim.tolerance.ToleranceParams`); ``True`` is refused - no mechanism is a silent default.
+    """
 
     receptors: tuple[str, ...] | None = None
     endpoints: tuple[str, ...] | None = None
@@ -115,9 +147,31 @@ class ModelOptions:
     max_step_h: float = 0.25
 
     def __post_init__(self):
+        object.__setattr__(self, "max_step_h", require_number("max_step_h", self.max_step_h, "h", minimum=0,
+                                                              strict=True))
+        if not isinstance(self.binding, (str, Mapping)):
+            raise PharmsimError(f"binding must be 'kinetic', 'equilibrium' or a mapping receptor -> mode; got "
+                                f"{type(self.binding).__name__} {self.binding!r}"[:200])
         if not isinstance(self.binding, str):
             object.__setattr__(self, "binding", MappingProxyType(dict(self.binding)))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        from .model import _as_tolerance  # noqa: PLC0415
+        from .tolerance import MECHANISMS  # noqa: PLC0415
+
+        if isinstance(self.tolerance, str):
+            from .validate import require_choice  # noqa: PLC0415
+
+            require_choice("tolerance (mechanism)", self.tolerance, MECHANISMS)
+        else:
+            _as_tolerance(self.tolerance)          # False/None, a ToleranceParams; True is refused
+
+    @property
+    def tolerance_label(self) -> str:
+        """``'off'`` or the named mechanism, for reports and figure titles."""
+        t = self.tolerance
+        if t is False or t is None:
+            return "off"
+        return f"mechanism {t if isinstance(t, str) else t.mechanism!r}"
 
     def build(self, doses: Doses, library, dor_efficacy: str | None = None) -> Model:
         dor = self.dor_efficacy if dor_efficacy is None else dor_efficacy
@@ -167,9 +221,9 @@ class Study:
     text: str = ""
 
     def __post_init__(self):
-        arms = tuple(self.arms)
+        arms = require_sequence("Study.arms", self.arms, Arm, "a pharmsim Arm")
         if not arms:
-            raise PharmsimError("a Study needs at least one Arm")
+            raise PharmsimError("Study.arms must hold at least one Arm; got none")
         names = [a.name for a in arms]
         if len(set(names)) != len(names):
             raise PharmsimError(f"arm names must be unique; got {names}")
@@ -181,6 +235,10 @@ class Study:
         object.__setattr__(self, "t_h", t)
         object.__setattr__(self, "library", catalog(self.library).library)
         object.__setattr__(self, "library_changes", tuple(self.library_changes))
+        for name, cls in (("population", PopulationSpec), ("model", ModelOptions)):
+            require_instance(f"Study.{name}", getattr(self, name), cls, f"a pharmsim {cls.__name__}")
+        if self.outputs is not None:
+            require_instance("Study.outputs", self.outputs, Outputs, "a pharmsim Outputs (or None: everything)")
 
     def arm(self, name: str) -> Arm:
         for a in self.arms:
@@ -201,9 +259,33 @@ class Study:
         """One model per arm (checked; nothing is solved)."""
         return {a.name: self.model.build(a.doses, self.library, a.dor_efficacy) for a in self.arms}
 
-    def populations(self) -> dict[str, Population | None]:
+    def variability(self, models: Mapping[str, Model] | None = None) -> tuple[dict[str, float], dict[str, str]]:
+        """``({parameter: omega}, {parameter: source})`` the population uses: the given mapping, or with
+        ``omega = 'library'`` the published values for every PK parameter of any arm's model."""
+        if not isinstance(self.population.omega, str):
+            return dict(self.population.omega), {k: "given" for k in self.population.omega}
+        models = self.models() if models is None else models
+        info = {k: v for m in models.values() for k, v in m.pk.parameter_info.items()}
+        return catalog(self.library).default_omega(info)
+
+    def populations(self, models: Mapping[str, Model] | None = None) -> dict[str, Population | None]:
         """The population of each arm: the same draws, with the arm's covariates where it has them."""
-        return {a.name: self.population.draw(a.covariates, self.library) for a in self.arms}
+        spec = self.population
+        if isinstance(spec.omega, str):
+            spec = replace(spec, omega=self.variability(models)[0])
+        return {a.name: spec.draw(a.covariates, self.library) for a in self.arms}
+
+    def variability_notes(self) -> tuple[str, ...]:
+        """The variability choice in words (for the report and the terminal)."""
+        if self.population.n == 1:
+            return ()
+        omega, src = self.variability()
+        if not omega:
+            return (f"population of {self.population.n}: no between-subject variability (omega empty): the subjects "
+                    "differ only by covariates",)
+        what = "published (data/variability.csv)" if isinstance(self.population.omega, str) else "given"
+        return (f"population of {self.population.n}, seed {self.population.seed}: {what} between-subject variability "
+                "(SD of log) " + "; ".join(f"{k} {w:.3g} ({src[k]})" for k, w in omega.items()),)
 
     def check(self) -> dict:
         """Every semantic check that :func:`run_study` makes, short of solving: models build, doses fit the
@@ -212,7 +294,7 @@ class Study:
         from .solve import check_run
 
         models = self.models()
-        pops = self.populations()
+        pops = self.populations(models)
         _check_population_names(self, models)
         sizes = [check_run(models[a.name], a.doses, self.t_h, population=pops[a.name], outputs=self.outputs)
                  for a in self.arms]
@@ -233,7 +315,7 @@ class StudyResult:
     @property
     def notes(self) -> tuple[str, ...]:
         """Every modelling choice of every arm, once, with the library changes first."""
-        out = list(self.study.library_changes)
+        out = list(self.study.library_changes) + list(self.study.variability_notes())
         for m in self.results.values():
             out += list(m.notes)
         return tuple(dict.fromkeys(out))
@@ -311,6 +393,8 @@ class StudyResult:
 def _check_population_names(study: Study, models: Mapping[str, Model]) -> None:
     """Every omega name must be a PK parameter of at least one arm's model (a typo is never ignored)."""
     known = {k for m in models.values() for k in m.pk.parameter_info}
+    if isinstance(study.population.omega, str):
+        return
     for k in study.population.omega:
         if k not in known:
             from .validate import suggest
@@ -346,7 +430,7 @@ def run_study(study: Study, *, progress=None, workers: int = 1, **simulate_kw) -
     if not isinstance(study, Study):
         raise PharmsimError(f"study must be a pharmsim Study; got {type(study).__name__}")
     models = study.models()
-    pops = study.populations()
+    pops = study.populations(models)
     _check_population_names(study, models)
     results = {}
     for a in study.arms:

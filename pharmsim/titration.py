@@ -35,7 +35,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from .validate import PharmsimError, require_choice, require_finite, require_positive
+from .validate import PharmsimError, require_choice, require_count, require_finite, require_number, require_positive
 
 __all__ = [
     "TitrationProtocol",
@@ -91,14 +91,11 @@ class TitrationProtocol:
     def __post_init__(self):
         s = object.__setattr__
         for name in ("start_dose", "step", "ceiling"):
-            s(self, name, float(require_positive(name, getattr(self, name), self.unit)))
+            s(self, name, require_number(name, getattr(self, name), self.unit, minimum=0, strict=True))
         if self.ceiling < self.start_dose:
             raise PharmsimError(f"ceiling must be >= start_dose ({self.start_dose} {self.unit}); got {self.ceiling}")
-        k = self.days_per_step
-        if isinstance(k, bool) or not float(k).is_integer() or k < 1:
-            raise PharmsimError(f"days_per_step must be a whole number of days >= 1; got {k!r}")
-        s(self, "days_per_step", int(k))
-        s(self, "target", float(require_finite("target", self.target)))
+        s(self, "days_per_step", require_count("days_per_step", self.days_per_step, minimum=1, unit="days"))
+        s(self, "target", require_number("target", self.target))
         if not isinstance(self.thresholds, Mapping) or not self.thresholds:
             raise PharmsimError("thresholds must be a non-empty mapping {adverse endpoint: threshold}; got "
                                 f"{self.thresholds!r}")
@@ -106,7 +103,7 @@ class TitrationProtocol:
         for ep, v in self.thresholds.items():
             if not isinstance(ep, str) or not ep:
                 raise PharmsimError(f"thresholds keys must be endpoint names; got {ep!r}")
-            th[ep] = float(require_finite(f"thresholds[{ep!r}]", v))
+            th[ep] = require_number(f"thresholds[{ep!r}]", v)
         s(self, "thresholds", MappingProxyType(th))
         if not isinstance(self.target_endpoint, str) or not self.target_endpoint:
             raise PharmsimError(f"target_endpoint must be an endpoint name; got {self.target_endpoint!r}")
@@ -217,8 +214,10 @@ def titrate(protocol: TitrationProtocol, simulate: Simulator, n_subjects: int, *
         raise PharmsimError(f"protocol must be a TitrationProtocol; got {type(protocol).__name__}")
     if not callable(simulate):
         raise PharmsimError(f"simulate must be a callable; got {type(simulate).__name__}")
-    if isinstance(n_subjects, bool) or not isinstance(n_subjects, (int, np.integer)) or n_subjects < 1:
-        raise PharmsimError(f"n_subjects must be a whole number >= 1; got {n_subjects!r}")
+    from .population import _MAX_SUBJECTS  # noqa: PLC0415
+
+    n_subjects = require_count("n_subjects", n_subjects, minimum=1, maximum=_MAX_SUBJECTS,
+                               hint="titrate fewer subjects at a time")
     n = int(n_subjects)
     p = protocol
     k = p.days_per_step
@@ -308,8 +307,14 @@ def closed_form_simulator(*, CL_L_per_h, V_L, ka_per_h, emax_models: Mapping[str
     times = np.atleast_1d(require_finite("dose_times_in_day_h", dose_times_in_day_h, "h"))
     if times.ndim != 1 or times.size == 0 or times.min() < 0 or times.max() >= 24:
         raise PharmsimError(f"dose_times_in_day_h must be times in [0, 24) h; got {dose_times_in_day_h!r}")
-    step = float(require_positive("step_h", step_h, "h"))
-    scale = float(require_positive("amount_scale", amount_scale))
+    step = require_number("step_h", step_h, "h", minimum=0, strict=True)
+    scale = require_number("amount_scale", amount_scale, minimum=0, strict=True)
+    for name, arr in (("CL_L_per_h", CL), ("V_L", V), ("ka_per_h", ka)):
+        if arr.ndim > 1 or arr.size == 0:
+            raise PharmsimError(f"{name} must be one number or an (N,) array, one per subject; got shape {arr.shape}")
+    if not isinstance(emax_models, Mapping) or not emax_models:
+        raise PharmsimError("emax_models must be a non-empty mapping endpoint -> (Emax, EC50); got "
+                            f"{type(emax_models).__name__} {emax_models!r}"[:200])
     models = {}
     for ep, pair in emax_models.items():
         emax, ec50 = (float(x) for x in pair)
@@ -375,10 +380,20 @@ def model_simulator(what: str = "leaf powder", *, unit: str = "g", route: str = 
     times = np.atleast_1d(require_finite("dose_times_in_day_h", dose_times_in_day_h, "h"))
     if times.ndim != 1 or times.size == 0 or times.min() < 0 or times.max() >= 24:
         raise PharmsimError(f"dose_times_in_day_h must be times in [0, 24) h; got {dose_times_in_day_h!r}")
-    step = float(require_positive("step_h", step_h, "h"))
+    step = require_number("step_h", step_h, "h", minimum=0, strict=True)
     if population is not None and not isinstance(population, Population):
         raise PharmsimError(f"population must be a pharmsim.population.Population; got {type(population).__name__}")
-    is_product = what in catalog(library).product_forms()
+    cat = catalog(library)
+    if not isinstance(what, str) or not what:
+        raise PharmsimError(f"what must be a product form ({', '.join(map(repr, cat.product_forms()))}) or a compound "
+                            f"id; got {type(what).__name__} {what!r}"[:300])
+    is_product = what in cat.product_forms()
+    if not is_product:                             # an unknown name is an error now, not at the first simulation
+        try:
+            cat.compound_id(what)
+        except PharmsimError as err:
+            raise PharmsimError(f"what must be a product form ({', '.join(map(repr, cat.product_forms()))}) or a "
+                                f"compound: {err}") from None
     if is_product and unit != "g":
         raise PharmsimError(f"unit must be 'g' for a product form ({what!r}); got {unit!r}")
     endpoints = tuple(endpoints)
@@ -421,6 +436,7 @@ def plot_dose_trajectories(result: TitrationResult, *, ax=None, max_subjects: in
 
     if not isinstance(result, TitrationResult):
         raise PharmsimError(f"result must be a TitrationResult; got {type(result).__name__}")
+    max_subjects = require_count("max_subjects", max_subjects, minimum=1)
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
     colors = {"target": "C2", "ceiling": "C0", "threshold": "C3"}

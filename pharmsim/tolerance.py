@@ -19,22 +19,32 @@ Two slow states per subject and receptor, both linear given their drivers, integ
   While a drug acts, ``W`` erodes the net signal (tolerance); when dosing stops ``E`` falls fast and ``W``
   slowly, so the net signal turns negative: the withdrawal read-out, ``withdrawal = max(W - E, 0)``.
 
-Which stimulus drives desensitisation (``mechanism``):
+Which stimulus drives desensitisation (``mechanism``, always named: there is no default mechanism):
 
-* ``"arrestin"`` (default): ``S_des = sum_i eps_i B_i`` with ``eps_i`` the ligand's relative efficacy for
-  GRK/beta-arrestin-dependent regulation (receptor internalisation: DAMGO 1, methadone 0.59, morphine 0.07;
-  Borgland 2003, J Biol Chem 278:18776, PMID 12642578). MG and 7-OH-MG recruit no detectable beta-arrestin
-  (Kruegel 2016, doi:10.1021/jacs.6b00360), so at equal analgesia they desensitise less than a full agonist.
-* ``"gprotein"``: ``S_des = sum_i tau_i B_i``, the same stimulus that drives the response. Then equal
-  analgesia means equal desensitisation: the partial agonists' advantage disappears. Kept selectable
-  because the evidence is mixed: Borgland 2003 found *rapid* desensitisation to follow G-protein efficacy;
-  Pawar 2007 (Eur J Pharmacol 563:92) found lower-efficacy agonists produced *more* tolerance in vivo; and
-  Gillis 2020 (doi:10.1016/j.tips.2020.09.009) argues that apparent G-protein bias is often low intrinsic
-  efficacy in amplified assays.
+* ``"gprotein"``: the receptor-level G-protein activation ``S_G = sum_i eps_i B_i`` (``eps_i`` the ligand's
+  intrinsic efficacy, the tau it has in the reference assay). Rapid MOR desensitisation follows the G-protein
+  efficacy order DAMGO >= methadone > morphine > pentazocine (Borgland 2003, J Biol Chem 278:18776, PMID
+  12642578); 7-OH-MG, which recruits no detectable beta-arrestin, still produces tolerance and cross-tolerance
+  to morphine in mice (Matsumoto 2005, Life Sci 78:2, PMID 16169018).
+* ``"arrestin"``: ``S_A = sum_i a_i B_i`` with ``a_i`` the relative efficacy for GRK/beta-arrestin regulation
+  (internalisation: DAMGO 1, methadone 0.59, morphine 0.07; Borgland 2003). MG, 7-OH-MG and buprenorphine
+  recruit no detectable beta-arrestin (Kruegel 2016, doi:10.1021/jacs.6b00360; Grinnell 2016, PMC4980214), so
+  they desensitise nothing; beta-arrestin-2 knockout mice do not become tolerant to morphine (Raehal & Bohn
+  2011).
+* ``"both"``: the mean of the two normalised stimuli.
 
-Time constants come from rat morphine studies (Ekblom 1993 JPET 266:244: tolerance equilibration t1/2 26 h;
-Ouellet & Pollack 1995 J Pharmacokinet Biopharm 23:531: recovery over ~18.5 days); human values are not
-known: they are labelled as assumptions in ``data/tolerance.csv`` and in :data:`DEFAULTS`.
+Each stimulus is **normalised to its value at a reference state** (``s_ref_gprotein``, ``s_ref_arrestin``), so
+one rate constant ``k_des`` serves every mechanism and each mechanism is calibrated on the same published
+data: :meth:`pharmsim.catalog.Catalog.tolerance` puts morphine at its analgesic C50 (Dahan 2004, PMID 15505457)
+and chooses ``k_des`` so that ``D`` approaches its steady state there with the tolerance half-life of 26 h
+(Ekblom 1993, JPET 266:244, rat), given the recovery rate (Ouellet & Pollack 1995). All three mechanisms
+therefore agree for morphine and differ for every other ligand - which is the point of choosing one.
+
+What the calibration reproduces and what it predicts (``tests/validation/test_anchors_tolerance.py``): the
+steady-state EC50 shift of a full agonist, ``(1 + tau)/(1 + tau (1 - D))`` (:func:`ec50_fold_shift`), near 4
+(Algera 2021: fentanyl's respiratory C50 4.3 times higher in chronic high-dose opioid users); a fixed-criterion
+dose shift (:func:`criterion_shift`) that is larger for lower-efficacy agonists, as in the animal literature.
+The opponent process ``W`` is a separate read-out (withdrawal) and is not calibrated.
 
 Integration: on each interval the drivers are replaced by their trapezoidal means and the linear scalar
 equation is solved exactly (an exponential integrator, second order, unconditionally stable, exact for
@@ -50,11 +60,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validate import PharmsimError, require_choice, require_finite, require_fraction, require_nonnegative
+from .validate import (
+    PharmsimError,
+    require_choice,
+    require_finite,
+    require_fraction,
+    require_nonnegative,
+    require_number,
+)
 
 __all__ = [
-    "DEFAULTS",
+    "MECHANISMS",
     "ToleranceParams",
+    "criterion_shift",
+    "desensitising_stimulus",
+    "ec50_fold_shift",
     "ToleranceResult",
     "counter_adaptation",
     "desensitisation",
@@ -70,47 +90,127 @@ MECHANISMS = ("arrestin", "gprotein", "both")
 
 @dataclass(frozen=True)
 class ToleranceParams:
-    """Rate constants of the tolerance model (1/h) and the opponent-process gain.
+    """Rate constants of the tolerance model (1/h), the opponent-process gain, and the named mechanism.
 
     Attributes
     ----------
     k_des_per_h : float
-        Desensitisation rate per unit stimulus (1/h).
+        Desensitisation rate per unit of the normalised stimulus (1/h).
     k_rec_per_h : float
         Recovery (resensitisation) rate (1/h).
     k_adapt_per_h : float
         Rate at which the counter-adaptation follows the response (1/h).
     adapt_gain : float
         Counter-adaptation at steady state as a fraction of the sustained response (0..1).
-    mechanism : str
-        ``"arrestin"`` or ``"gprotein"``: which stimulus drives desensitisation (module docstring).
+    mechanism : {'gprotein', 'arrestin', 'both'}
+        Which stimulus drives desensitisation (module docstring). Required: no mechanism is a default.
+    s_ref_gprotein, s_ref_arrestin : float
+        The G-protein and arrestin stimuli at the calibration state (> 0); the desensitising stimulus is
+        each divided by its reference (default 1: the raw stimulus).
+    receptors : tuple of str or None
+        Receptors whose endpoints desensitise (None: all). The shipped calibration uses MOR data only, so
+        :meth:`pharmsim.catalog.Catalog.tolerance` gives ``('MOR',)``.
+    description : str
+        Where the numbers come from (shown in model notes and reports).
     """
 
     k_des_per_h: float
     k_rec_per_h: float
     k_adapt_per_h: float
     adapt_gain: float
-    mechanism: str = "arrestin"
+    mechanism: str | None = None
+    s_ref_gprotein: float = 1.0
+    s_ref_arrestin: float = 1.0
+    receptors: tuple[str, ...] | None = None
+    description: str = ""
 
     def __post_init__(self):
         for name in ("k_des_per_h", "k_rec_per_h", "k_adapt_per_h"):
-            object.__setattr__(self, name, float(require_nonnegative(name, getattr(self, name), "1/h")))
-        object.__setattr__(self, "adapt_gain", float(require_fraction("adapt_gain", self.adapt_gain)))
+            object.__setattr__(self, name, require_number(name, getattr(self, name), "1/h", minimum=0))
+        gain = require_number("adapt_gain", self.adapt_gain)
+        object.__setattr__(self, "adapt_gain", float(require_fraction("adapt_gain", gain)))
+        if self.mechanism is None:
+            raise PharmsimError(f"ToleranceParams needs a named mechanism, one of {', '.join(map(repr, MECHANISMS))}: "
+                                "no mechanism is a default (it decides whether partial agonists desensitise)")
         require_choice("mechanism", self.mechanism, MECHANISMS)
+        for name in ("s_ref_gprotein", "s_ref_arrestin"):
+            object.__setattr__(self, name, require_number(name, getattr(self, name), minimum=0, strict=True))
+        if self.receptors is not None:
+            rec = (self.receptors,) if isinstance(self.receptors, str) else tuple(self.receptors)
+            if not rec or not all(isinstance(r, str) and r for r in rec):
+                raise PharmsimError(f"receptors must be receptor names (e.g. ('MOR',)) or None; got {self.receptors!r}")
+            object.__setattr__(self, "receptors", rec)
+        if not isinstance(self.description, str):
+            raise PharmsimError(f"description must be a string; got {type(self.description).__name__}")
+
+    def applies_to(self, receptor: str) -> bool:
+        """True if endpoints at ``receptor`` desensitise under these parameters."""
+        return self.receptors is None or receptor in self.receptors
+
+    @property
+    def label(self) -> str:
+        """``"tolerance: mechanism 'gprotein' (...)"`` for notes, tables and figure titles."""
+        where = "all receptors" if self.receptors is None else ", ".join(self.receptors)
+        text = f"tolerance: mechanism {self.mechanism!r} ({where})"
+        return f"{text}; {self.description}" if self.description else text
 
 
-#: Defaults; the same numbers, with provenance, are the rows of data/tolerance.csv (a test keeps them equal).
-#: k_rec: ln2 / (18.5 d * 24 h/d / 4.32) — recovery taken as 95 % complete (4.32 half-lives) at 18.5 days
-#: (Ouellet & Pollack 1995, rat); k_des: chosen so that a morphine-like stimulus (eps 0.07 x occupancy 0.5)
-#: equilibrates with t1/2 26 h (Ekblom 1993, rat): (ln2/26 - k_rec)/0.035; k_adapt: ln2/26 h (Ekblom 1993);
-#: gain 0.5: assumption (no human value). All are assumptions for humans.
-DEFAULTS = ToleranceParams(
-    k_des_per_h=0.57,
-    k_rec_per_h=0.00675,
-    k_adapt_per_h=0.0267,
-    adapt_gain=0.5,
-    mechanism="arrestin",
-)
+def desensitising_stimulus(params: ToleranceParams, s_gprotein, s_arrestin=None):
+    """The stimulus that drives desensitisation under ``params.mechanism``, normalised to the calibration state.
+
+    ``gprotein``: ``S_G / S_G,ref``; ``arrestin``: ``S_A / S_A,ref``; ``both``: ``(S_G/S_G,ref + S_A/S_A,ref)/2``,
+    with ``S_G = sum_i eps_i B_i`` (receptor-level G-protein activation) and ``S_A = sum_i a_i B_i`` (arrestin).
+
+    Parameters
+    ----------
+    params : ToleranceParams
+    s_gprotein : array_like
+        ``S_G`` (any shape).
+    s_arrestin : array_like, optional
+        ``S_A`` (same shape); required unless the mechanism is ``'gprotein'``.
+    """
+    if not isinstance(params, ToleranceParams):
+        raise PharmsimError(f"params must be a pharmsim ToleranceParams; got {type(params).__name__}")
+    g = np.asarray(s_gprotein, dtype=float) / params.s_ref_gprotein
+    if params.mechanism == "gprotein":
+        return g
+    if s_arrestin is None:
+        raise PharmsimError(f"arrestin_efficacy (one value per ligand) is required for mechanism={params.mechanism!r}")
+    a = np.asarray(s_arrestin, dtype=float) / params.s_ref_arrestin
+    return a if params.mechanism == "arrestin" else 0.5 * (g + a)
+
+
+def ec50_fold_shift(tau, desensitised):
+    """EC50 after desensitisation over EC50 before: ``(1 + tau) / (1 + tau (1 - D))`` (operational model, n = 1).
+
+    Receptor depletion scales tau by ``1 - D`` (Black & Leff 1983, doi:10.1098/rspb.1983.0093; Furchgott 1966);
+    the half-maximal concentration ``K/(1 + tau)`` moves accordingly. For a full agonist (tau >> 1) the shift
+    tends to ``1/(1 - D)``; a low-efficacy agonist loses Emax instead (see :func:`criterion_shift`).
+    """
+    t = require_nonnegative("tau", tau)
+    d = require_fraction("desensitised", desensitised, allow_one=False)
+    return (1.0 + t) / (1.0 + t * (1.0 - d))
+
+
+def criterion_shift(tau, desensitised, criterion=0.5):
+    """Shift of the concentration that reaches a fixed response ``criterion`` (fraction of Em), as in in-vivo
+    "ED50" tests that score a fixed effect level: ``C* = K e/(tau - e (1 + tau))`` for ``E = e``, so the shift is
+    ``(tau - e (1 + tau)) / (tau' - e (1 + tau'))`` with ``tau' = tau (1 - D)`` (n = 1).
+
+    Infinite when the desensitised agonist can no longer reach the criterion (``tau'/(1 + tau') <= e``): the
+    lower the efficacy, the larger the shift - the pattern of the animal data (etorphine-tolerant rats: morphine
+    x3, buprenorphine x6, dezocine x9; Analgesia 3:251, 1998).
+    """
+    t = require_nonnegative("tau", tau)
+    d = require_fraction("desensitised", desensitised)
+    e = require_fraction("criterion", criterion, allow_zero=False, allow_one=False)
+    before = t - e * (1.0 + t)
+    if np.any(before <= 0):
+        raise PharmsimError(f"an agonist with tau {t} cannot reach the criterion {e} before desensitisation")
+    td = t * (1.0 - d)
+    after = td - e * (1.0 + td)
+    with np.errstate(divide="ignore"):
+        return np.where(after > 0, before / np.where(after > 0, after, 1.0), np.inf)
 
 
 @dataclass(frozen=True)
@@ -187,8 +287,8 @@ def desensitisation(t_h, stimulus, k_des_per_h, k_rec_per_h, d0=0.0) -> np.ndarr
     """
     t = _grid(t_h)
     S = _driver("stimulus", stimulus, t.size)
-    k_des = float(require_nonnegative("k_des_per_h", k_des_per_h, "1/h"))
-    k_rec = float(require_nonnegative("k_rec_per_h", k_rec_per_h, "1/h"))
+    k_des = require_number("k_des_per_h", k_des_per_h, "1/h", minimum=0)
+    k_rec = require_number("k_rec_per_h", k_rec_per_h, "1/h", minimum=0)
     d0 = require_fraction("d0", d0)
     s = 0.5 * (S[:, 1:] + S[:, :-1])
     rate = k_des * s + k_rec
@@ -202,8 +302,8 @@ def counter_adaptation(t_h, response, k_adapt_per_h, adapt_gain, w0=0.0) -> np.n
     :func:`desensitisation` (trapezoidal mean of ``E`` per interval, exact exponential relaxation)."""
     t = _grid(t_h)
     E = _driver("response", response, t.size)
-    k = float(require_nonnegative("k_adapt_per_h", k_adapt_per_h, "1/h"))
-    g = float(require_fraction("adapt_gain", adapt_gain))
+    k = require_number("k_adapt_per_h", k_adapt_per_h, "1/h", minimum=0)
+    g = float(require_fraction("adapt_gain", require_number("adapt_gain", adapt_gain)))
     w0 = require_finite("w0", w0)
     target = g * 0.5 * (E[:, 1:] + E[:, :-1])
     rate = np.full_like(target, k)
@@ -256,20 +356,19 @@ class ToleranceStepper:
                 "net_signal": self.E - self.W, "withdrawal": np.maximum(self.W - self.E, 0.0)}
 
 
-def stimuli(params: ToleranceParams, occupancy, tau, arrestin_efficacy=None):
-    """``(S_G, S_des)`` from occupancies ``(..., L)``: ``S_G = sum tau_i B_i`` and the desensitising stimulus of
-    the mechanism (``sum eps_i B_i`` for arrestin, ``S_G`` for gprotein, their mean for both)."""
+def stimuli(params: ToleranceParams, occupancy, tau, arrestin_efficacy=None, efficacy=None):
+    """``(S, S_des)`` from occupancies ``(..., L)``: the response stimulus ``S = sum tau_i B_i`` (endpoint taus)
+    and the desensitising stimulus of the mechanism (:func:`desensitising_stimulus`) from the receptor-level
+    ``S_G = sum eps_i B_i`` (``efficacy``; default ``tau``, i.e. an endpoint of unit gain) and
+    ``S_A = sum a_i B_i`` (``arrestin_efficacy``)."""
     s_g = (occupancy * tau).sum(axis=-1)
-    if params.mechanism == "gprotein":
-        return s_g, s_g
-    if arrestin_efficacy is None:
-        raise PharmsimError(f"arrestin_efficacy (one value per ligand) is required for mechanism={params.mechanism!r}")
-    s_a = (occupancy * arrestin_efficacy).sum(axis=-1)
-    return s_g, (s_a if params.mechanism == "arrestin" else 0.5 * (s_a + s_g))
+    s_rec = s_g if efficacy is None else (occupancy * efficacy).sum(axis=-1)
+    s_a = None if arrestin_efficacy is None else (occupancy * arrestin_efficacy).sum(axis=-1)
+    return s_g, desensitising_stimulus(params, s_rec, s_a)
 
 
-def simulate_tolerance(t_h, occupancy, tau, params: ToleranceParams = DEFAULTS, arrestin_efficacy=None,
-                       Em: float = 1.0, d0=0.0, w0=0.0) -> ToleranceResult:
+def simulate_tolerance(t_h, occupancy, tau, params: ToleranceParams, arrestin_efficacy=None,
+                       Em: float = 1.0, d0=0.0, w0=0.0, efficacy=None) -> ToleranceResult:
     """Desensitisation, desensitised response and withdrawal read-out from occupancies over time.
 
     Parameters
@@ -281,21 +380,27 @@ def simulate_tolerance(t_h, occupancy, tau, params: ToleranceParams = DEFAULTS, 
     tau : (L,) array
         Transducer ratios of the ligands for the endpoint (operational model, n = 1).
     params : ToleranceParams
-        Rates, gain and mechanism (default :data:`DEFAULTS`).
+        Rates, gain and the named mechanism (e.g. :meth:`pharmsim.catalog.Catalog.tolerance`); required.
     arrestin_efficacy : (L,) array, optional
         Relative beta-arrestin/internalisation efficacy of each ligand; required for
-        ``mechanism="arrestin"``.
+        ``mechanism="arrestin"`` and ``"both"``.
     Em : float
         System maximum of the response.
     d0, w0 : float or (N,) array
         Initial desensitisation and counter-adaptation (default 0: a naive subject).
+    efficacy : (L,) array, optional
+        Receptor-level G-protein efficacy of each ligand (the desensitising G-protein stimulus is
+        ``sum eps_i B_i``); default ``tau`` (an endpoint of unit gain).
 
     Returns
     -------
     ToleranceResult
         ``E = Em S/(1 + S)`` with ``S = (1 - D) sum_i tau_i B_i``; ``net = E - W``.
     """
-    params = params if isinstance(params, ToleranceParams) else ToleranceParams(**params)
+    if not isinstance(params, ToleranceParams):
+        raise PharmsimError(f"params must be a pharmsim ToleranceParams with a named mechanism (one of "
+                            f"{', '.join(map(repr, MECHANISMS))}), e.g. catalog().tolerance('gprotein'); got "
+                            f"{type(params).__name__}")
     t = _grid(t_h)
     B = require_fraction("occupancy", occupancy)
     if B.ndim == 2:
@@ -305,10 +410,14 @@ def simulate_tolerance(t_h, occupancy, tau, params: ToleranceParams = DEFAULTS, 
     tau = require_nonnegative("tau", tau)
     if tau.shape != (B.shape[-1],):
         raise PharmsimError(f"tau must have one value per ligand, shape ({B.shape[-1]},); got {tau.shape}")
-    Em = float(require_nonnegative("Em", Em))
+    Em = require_number("Em", Em, minimum=0)
     if arrestin_efficacy is not None:
         arrestin_efficacy = require_nonnegative("arrestin_efficacy", arrestin_efficacy)
-    s_g, s_des = stimuli(params, B, tau, arrestin_efficacy)          # (N, T)
+    if efficacy is not None:
+        efficacy = require_nonnegative("efficacy", efficacy)
+        if efficacy.shape != tau.shape:
+            raise PharmsimError(f"efficacy must have one value per ligand, shape {tau.shape}; got {efficacy.shape}")
+    s_g, s_des = stimuli(params, B, tau, arrestin_efficacy, efficacy)          # (N, T)
     d0 = require_fraction("d0", d0)
     w0 = require_finite("w0", w0)
     st = ToleranceStepper(params, s_g[:, 0], s_des[:, 0], Em=Em, d0=d0, w0=w0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validate import PharmsimError, require_nonnegative, require_positive, suggest
+from .validate import PharmsimError, require_nonnegative, require_number, require_positive, suggest
 
 __all__ = [
     "WORKING_UNITS",
@@ -108,11 +108,12 @@ WORKING_UNITS = {
 _PER_KG = {"volume_per_kg": "volume", "clearance_per_kg": "clearance", "dose_per_kg": "mass"}
 
 
-def dimension_of(unit: str) -> str:
-    """The dimension (``'molar_conc'``, ``'time'``, ...) of ``unit``; an error for an unknown unit."""
+def dimension_of(unit: str, name: str = "unit") -> str:
+    """The dimension (``'molar_conc'``, ``'time'``, ...) of ``unit``; an error naming ``name`` for an unknown
+    unit."""
     if not isinstance(unit, str) or unit not in _UNITS:
         raise PharmsimError(
-            f"unit must be one of the known units ({', '.join(sorted(_UNITS))}); got {unit!r}"
+            f"{name} must be one of the known units ({', '.join(sorted(_UNITS))}); got {unit!r}"
             f"{suggest(unit, _UNITS) if isinstance(unit, str) else ''}"
         )
     return _UNITS[unit][0]
@@ -147,7 +148,7 @@ def convert(value, from_unit: str, to_unit: str, *, molar_mass_g_per_mol=None, b
     from .validate import require_finite
 
     arr = require_finite(name, value, from_unit)
-    d_from, d_to = dimension_of(from_unit), dimension_of(to_unit)
+    d_from, d_to = dimension_of(from_unit, "from_unit"), dimension_of(to_unit, "to_unit")
     f_from, f_to = _UNITS[from_unit][1], _UNITS[to_unit][1]
     x = arr * f_from  # in the working unit of d_from
     if d_from != d_to:
@@ -156,7 +157,7 @@ def convert(value, from_unit: str, to_unit: str, *, molar_mass_g_per_mol=None, b
                 raise PharmsimError(
                     f"converting {name} from {from_unit} to {to_unit} needs molar_mass_g_per_mol; got None"
                 )
-            mw = float(require_positive("molar_mass_g_per_mol", molar_mass_g_per_mol, "g/mol"))
+            mw = require_number("molar_mass_g_per_mol", molar_mass_g_per_mol, "g/mol", minimum=0, strict=True)
             if d_from == "mass_conc":      # ng/mL -> nM
                 x = x * 1e3 / mw
             elif d_from == "molar_conc":   # nM -> ng/mL
@@ -198,10 +199,12 @@ def nmol_to_mg(amount_nmol, molar_mass_g_per_mol):
 
 def ng_per_mL_to_nM(conc_ng_per_mL, molar_mass_g_per_mol):
     """Molar concentration (nM) of a mass concentration (ng/mL): ``c = c_m * 1000 / M``."""
+    require_nonnegative("conc_ng_per_mL", conc_ng_per_mL, "ng/mL")
     return convert(conc_ng_per_mL, "ng/mL", "nM", molar_mass_g_per_mol=molar_mass_g_per_mol,
                    name="conc_ng_per_mL")
 
 
 def nM_to_ng_per_mL(conc_nM, molar_mass_g_per_mol):
     """Mass concentration (ng/mL) of a molar concentration (nM): ``c_m = c * M / 1000``."""
+    require_nonnegative("conc_nM", conc_nM, "nM")
     return convert(conc_nM, "nM", "ng/mL", molar_mass_g_per_mol=molar_mass_g_per_mol, name="conc_nM")

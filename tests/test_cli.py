@@ -193,3 +193,59 @@ def test_curve_writes_png_and_csv(tmp_path):
     assert set(params["compound"]) == {"MG", "7-OH-MG", "morphine"}
     assert params["K_source"].str.len().gt(0).all()
     assert "not dosing advice" in (out / "README.txt").read_text()
+
+
+# ------------------------------------------------------------------------------------------ issue 15: the demo story
+
+
+def test_demo_prints_modelling_choices_dropped_ligands_and_conclusions(tmp_path, capsys):
+    from pharmsim import scenario as sc
+    from pharmsim.study import run_study
+
+    out = tmp_path / "results"
+    assert cli.main(["demo", "--out", str(out), "--force"]) == 0
+    printed = capsys.readouterr().out
+    assert "Modelling choices:" in printed and "Left out of the model (dropped ligands and situations):" in printed
+    assert "What the model shows:" in printed and "not dosing advice" in printed
+    for note in run_study(sc.load("demo")).notes:           # every modelling choice reaches the terminal
+        assert note in printed
+    # a ligand the library cannot bind at a receptor is printed as dropped
+    scen = tmp_path / "fentanyl.toml"
+    scen.write_text('[time]\nend_h = 4\nstep_h = 0.5\n[[dose]]\nwhat = "fentanyl"\namount_mg = 0.1\nroute = "iv"\n'
+                    'times_h = [0]\n[model]\nbinding = "equilibrium"\nreceptors = ["MOR", "DOR"]\n')
+    assert cli.main(["run", str(scen), "--out", str(tmp_path / "f")]) == 0
+    printed = capsys.readouterr().out
+    dropped = printed.split("Left out of the model", 1)[1].split("What the model shows", 1)[0]
+    assert "fentanyl at DOR" in dropped and "not bound at DOR" in dropped
+
+
+def test_run_with_overrides_and_classroom_style(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert cli.main(["run", "demo", "--out", str(out), "--quiet", "--style", "classroom", "--log-y",
+                     "--conc-unit", "ng/mL", "--set", "population.n=3", "--set", "population.omega=library",
+                     "--set", "arm[0].dose[0].amount_g=4", "--set", "time.end_h=12"]) == 0
+    assert capsys.readouterr().out == ""
+    summary = pd.read_csv(out / "tables" / "summary.csv")
+    assert set(summary["n_subjects"]) == {3} and summary["time_h"].max() == 12
+    mg = summary[(summary["quantity"] == "plasma_conc") & (summary["compound"] == "MG")]
+    assert (mg["p95"] > mg["p05"]).any()                     # the override gave the population its spread
+    doses = pd.read_csv(out / "tables" / "doses.csv")
+    first = doses[(doses["arm"] == "kratom 2 g") & (doses["compound"] == "MG") & (doses["subject"] == 0)]
+    assert first["amount_mg"].iloc[0] == pytest.approx(4 / 2 * 39.0, rel=0.2)   # 4 g leaf: about twice 2 g's 39 mg
+    text = (out / "scenario.toml").read_text()
+    assert "# command-line override: --set arm[0].dose[0].amount_g=4" in text
+    assert "override (command line): population.n = 3" in (out / "report.html").read_text()
+
+
+def test_set_errors_name_the_key_and_suggest(tmp_path, capsys):
+    assert cli.main(["check", "demo", "--set", "population.nn=500"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pharmsim: error: demo.toml (with --set population.nn=500): population.nn is not a valid "
+                          "key") and "did you mean 'n'" in err and err.count("\n") == 1
+    assert cli.main(["run", "demo", "--out", str(tmp_path / "x"), "--set", "arm[9].name=a"]) == 2
+    assert "arm[9] does not exist; the scenario has 3" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+    assert cli.main(["check", "demo", "--set", "population.n=2"]) == 0
+    assert "2 subject(s)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--out", str(tmp_path / "y"), "--style", "loud"])

@@ -664,7 +664,8 @@ def test_fit_statistics_refuses_duplicates_and_bad_sd():
 
     dup = pd.DataFrame({"statistic": ["a", "a"], "value": [1.0, 2.0], "sd": [0.1, 0.1]})
     with pytest.raises(PharmsimError, match="unique"):
-        fit_statistics(dup, lambda v: np.array([v["x"], v["x"]]), {"x": FitParameter(1.0, low=1e-3, high=1e3, log=True)})
+        fit_statistics(dup, lambda v: np.array([v["x"], v["x"]]),
+                       {"x": FitParameter(1.0, low=1e-3, high=1e3, log=True)})
     bad = pd.DataFrame({"statistic": ["a"], "value": [1.0], "sd": [0.0]})
     with pytest.raises(PharmsimError, match="sd"):
         fit_statistics(bad, lambda v: np.array([v["x"]]), {"x": FitParameter(1.0, low=1e-3, high=1e3, log=True)})

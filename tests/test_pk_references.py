@@ -221,7 +221,8 @@ def test_kratom_morphine_naloxone_in_one_model():
     m = default_model(("MG", "7-OH-MG", "morphine", "naloxone"), library=LIB)
     for k, v in trio.parameters.items():  # the existing defaults are untouched
         assert m.parameters[k] == v and m.sources[k] == trio.sources[k]
-    doses = (Product("tea", 2.0).doses(0.0, library=LIB) + dose("morphine", 10.0, 1.0, route="iv", library=LIB)
+    doses = (Product("tea", 2.0, contents={"speciociliatine": 0.0}).doses(0.0, library=LIB)
+             + dose("morphine", 10.0, 1.0, route="iv", library=LIB)
              + dose("naloxone", 0.4, 2.0, route="iv", library=LIB))
     t = np.linspace(0.0, 8.0, 161)
     s = solve(m, t, doses)

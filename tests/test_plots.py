@@ -72,7 +72,9 @@ def test_response_curves_reference_ceilings_and_antagonist():
     ax = response_curves([PARTIAL, WEAK, ANTAGONIST], MOR, reference=REF, mark_ec50=True)
     ref = by_gid(ax, "reference:")
     assert set(ref) == {"full agonist"}
-    assert ref["full agonist"].get_color() == "black"
+    # every ligand in its own colour (no black reference any more); the reference is drawn thicker
+    colours = {ln.get_color() for ln in [*ref.values(), *by_gid(ax, "response:").values()]}
+    assert len(colours) == 4
     assert ref["full agonist"].get_linewidth() > max(ln.get_linewidth() for ln in by_gid(ax, "response:").values())
     curves = by_gid(ax, "response:")
     assert set(curves) == {"partial agonist", "weak partial", "antagonist"}
@@ -145,3 +147,125 @@ def test_plots_bad_input():
         response_curves([REF], "analgesia")
     with pytest.raises(PharmsimError, match=r"ligand 'MG' has values for receptor 'DOR'"):
         response_curves([Ligand("MG", 10.0, 0.0, receptor="DOR")], MOR)
+
+
+# ------------------------------------------------------------------------------------------ style and colours
+from matplotlib.colors import to_hex  # noqa: E402
+
+from pharmsim.style import (  # noqa: E402
+    PALETTE,
+    STYLES,
+    arm_linestyle,
+    compound_colour,
+    figure_legend,
+    get_style,
+)
+
+
+def test_compound_colours_are_stable_for_any_id():
+    import pharmsim as ps
+
+    ids = [c.id for c in ps.load_library().compounds()]
+    # library compounds take the palette in library order: distinct while the palette lasts
+    first = [compound_colour(c) for c in ids[:len(PALETTE)]]
+    assert len(set(first)) == len(first)
+    assert compound_colour("mitragynine") == compound_colour("MG")          # names and aliases resolve
+    # any other id (a compound added later, an illustration) gets a stable palette colour
+    assert compound_colour("SNC80-like compound") == compound_colour("SNC80-like compound")
+    assert compound_colour("brand new opioid") in PALETTE
+    assert compound_colour("all") == get_style().combined_colour
+    assert compound_colour("all", "classroom") == STYLES["classroom"].combined_colour
+    with pytest.raises(PharmsimError, match="compound must be a compound id"):
+        compound_colour(3)
+
+
+def test_illustrative_names_never_share_a_colour_in_one_figure():
+    names = [f"illustrative ligand {i}" for i in range(8)]
+    ax = occupancy_curves([Ligand(n, 10.0 * (i + 1), 1.0, receptor="MOR") for i, n in enumerate(names)])
+    colours = [ln.get_color() for ln in by_gid(ax, "occupancy:").values()]
+    assert len(set(colours)) == len(colours)
+
+
+def test_styles_and_arm_linestyles():
+    assert get_style() is STYLES["default"] and get_style("classroom") is STYLES["classroom"]
+    assert get_style(STYLES["classroom"]) is STYLES["classroom"]
+    with pytest.raises(PharmsimError, match=r"style must be one of .*did you mean 'classroom'"):
+        get_style("clasroom")
+    big, small = STYLES["classroom"], STYLES["default"]
+    assert all(big.font(k) > small.font(k) for k in small.fonts) and big.line_width > small.line_width
+    assert arm_linestyle(0) == "-" and arm_linestyle(1) != arm_linestyle(2)
+    with pytest.raises(PharmsimError, match="arm index"):
+        arm_linestyle(-1)
+    ax = occupancy_curves([REF], style="classroom")
+    assert ax.title.get_fontsize() == big.font("title")
+    assert by_gid(ax, "occupancy:")["full agonist"].get_linewidth() == big.line_width
+
+
+def test_figure_legend_sits_above_the_panels():
+    fig, axes = plt.subplots(1, 2, layout="constrained")
+    for ax in axes:
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("t")
+    leg = figure_legend(fig, compounds=["MG", "morphine"], arms=["a", "b"])
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    assert all(leg.get_window_extent(r).y0 >= ax.get_window_extent(r).y1 - 1 for ax in axes)
+    colours = {t.get_text(): to_hex(h.get_color()) for h, t in zip(leg.legend_handles, leg.get_texts(), strict=True)}
+    assert colours["MG"] == to_hex(compound_colour("MG"))
+    assert figure_legend(fig) is None
+
+
+def test_marks_on_curves():
+    ax = response_curves([PARTIAL], MOR, reference=REF, marks={"partial agonist": (20.0, 10.0, 40.0),
+                                                               "full agonist": 2.0})
+    dot = by_gid(ax, "reached:")["partial agonist"]
+    x, y = dot.get_data()
+    assert x[0] == 20.0 and y[0] == pytest.approx(100 * 0.7 * 0.5 / (1 + 0.7 * 0.5))   # E at C = K: tau/2/(1+tau/2)
+    assert dot.get_markeredgecolor() == by_gid(ax, "response:")["partial agonist"].get_color()
+    bars = [c for c in ax.collections if c.get_gid() == "reached-range:partial agonist"]
+    assert len(bars) == 1
+    assert "unbound" in ax.get_xlabel()
+    ax = occupancy_curves([PARTIAL], marks={"partial agonist": 20.0})
+    assert by_gid(ax, "reached:")["partial agonist"].get_ydata()[0] == pytest.approx(50.0)
+    with pytest.raises(PharmsimError, match="marks name ligands that are not drawn"):
+        response_curves([PARTIAL], MOR, marks={"MG": 1.0})
+    with pytest.raises(PharmsimError, match="finite concentration"):
+        occupancy_curves([PARTIAL], marks={"partial agonist": -1.0})
+
+
+@pytest.fixture(scope="module")
+def small_study():
+    import pharmsim as ps
+
+    lib = ps.load_library()
+    kr = ps.Product("tea", 2.0).doses([0.0], library=lib)
+    mo = ps.dose("morphine", 10.0, 1.0, route="iv", library=lib)
+    study = ps.Study(arms=(ps.Arm("kratom", kr), ps.Arm("morphine", mo), ps.Arm("both", kr + mo)),
+                     t_h=np.arange(0.0, 12.01, 0.25), model=ps.ModelOptions(binding="equilibrium"), library=lib)
+    return ps.run_study(study)
+
+
+def test_study_figures_units_log_axis_and_arm_styles(small_study):
+    from pharmsim.plots import study_figures
+
+    figs = {name: fig for name, fig, _ in study_figures(small_study, conc_unit="ng/mL", log_y=True)}
+    plasma = figs["plasma_conc.png"]
+    assert all("ng/mL" in ax.get_ylabel() and ax.get_yscale() == "log" for ax in plasma.axes)
+    # line style = arm: arm i is drawn with arm_linestyle(i) in every panel
+    for i, ax in enumerate(plasma.axes):
+        styles = {ln.get_linestyle() for ln in ax.lines if (ln.get_gid() or "").startswith("plasma_conc_mass:")}
+        assert styles == {Line2DStyle(arm_linestyle(i))}
+    resp = figs["response.png"]
+    for ax in resp.axes:
+        assert {ln.get_color() for ln in ax.lines} == {get_style().combined_colour}
+        assert len({ln.get_linestyle() for ln in ax.lines}) == len(ax.lines)
+    assert any(n.startswith("displacement_") for n in figs)
+    with pytest.raises(PharmsimError, match="conc_unit must be one of"):
+        study_figures(small_study, conc_unit="mg/L")
+
+
+def Line2DStyle(ls):
+    """The linestyle string matplotlib reports for a dash pattern given to plot()."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], linestyle=ls).get_linestyle()

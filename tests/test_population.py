@@ -39,7 +39,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def doses():
-    return Product("tea", 2.0).doses([0.0])
+    return Product("tea", 2.0, contents={"speciociliatine": 0.0}).doses([0.0])
 
 
 T_LONG = np.linspace(0.0, 480.0, 1921)  # MG t1/2 ~45 h: 480 h leaves < 0.1 % of AUC to extrapolate
@@ -233,7 +233,7 @@ def test_take_keeps_the_draws():
 def test_population_applies_to_the_composed_model():
     import pharmsim as ps
 
-    doses = ps.Product("tea", 2.0).doses([0.0])
+    doses = ps.Product("tea", 2.0, contents={"speciociliatine": 0.0}).doses([0.0])
     m = ps.build_model(doses, receptors=("MOR",), binding="equilibrium", endpoints=("analgesia",))
     t = np.linspace(0, 12, 25)
     one = ps.simulate(m, doses, t).get("response", endpoint="analgesia")

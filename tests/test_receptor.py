@@ -14,6 +14,7 @@ from pharmsim.receptor import (
     Endpoint,
     K_A_from_ec50,
     Ligand,
+    affinity_table,
     antagonist_shifted_ec50,
     endpoint_ec50_emax,
     endpoint_response,
@@ -399,3 +400,32 @@ def test_bad_dataclasses():
     # frozen
     with pytest.raises(AttributeError):
         Ligand("MG", 10.0, 1.0).K_nM = 3.0  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------------------------------------
+# affinities side by side
+# ------------------------------------------------------------------------------------------------
+
+
+def test_affinity_table_shows_the_k_in_use_beside_ki_and_k_a():
+    """Morphine (Xu 2011 K_A 894 nM vs binding Ki 1.2 nM) and an antagonist: every kind in its own column, the one
+    in use named; kinds a ligand lacks are NaN, never filled from another kind."""
+    mor = Ligand("morphine", 893.85, 14.15, receptor="MOR", K_kind="functional K_A (in vitro)", Ki_nM=1.168,
+                 affinities={"functional K_A (in vitro)": 893.85, "binding Ki": 1.168})
+    nal = Ligand("naloxone", 1.39, 0.0, receptor="MOR", K_kind="functional K_B", Ki_nM=4.23,
+                 affinities={"functional K_B": 1.39, "binding Ki": 4.23})
+    t = affinity_table([mor, nal]).set_index("compound")
+    assert t.loc["morphine", "K_in_use_nM"] == 893.85 and t.loc["morphine", "K_kind"] == "functional K_A (in vitro)"
+    assert t.loc["morphine", "binding Ki (nM)"] == 1.168
+    assert np.isnan(t.loc["morphine", "functional K_B (nM)"]) and np.isnan(t.loc["naloxone",
+                                                                                 "functional K_A (in vitro) (nM)"])
+    assert t.loc["naloxone", "K_in_use_nM"] == 1.39
+    # only K_nM enters the theory: the side-by-side numbers never change a response
+    plain = Ligand("morphine", 893.85, 14.15, receptor="MOR")
+    ep = Endpoint("analgesia", "MOR", gain=2.98)
+    assert endpoint_ec50_emax(plain, ep) == endpoint_ec50_emax(mor, ep)
+
+
+def test_affinities_must_be_positive_concentrations():
+    with pytest.raises(PharmsimError, match=r"Ligand\('x'\).affinities\['binding Ki'\] must be a finite number > 0"):
+        Ligand("x", 1.0, 1.0, affinities={"binding Ki": -3.0})

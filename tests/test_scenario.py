@@ -52,7 +52,7 @@ def test_minimal_scenario_defaults():
     assert isinstance(s, Study) and s.name == "t"
     assert [a.name for a in s.arms] == ["main"]
     d = s.arms[0].doses
-    assert d.compound == ("MG",) and d.route == ("leaf powder",) and list(d.time_h) == [0.0]
+    assert d.compound == ("MG", "speciociliatine") and d.route == ("leaf powder",) * 2 and list(d.time_h) == [0.0, 0.0]
     # 2 g of leaf powder at the library's default content (19.48 mg/g, Tanna 2022's product)
     assert d.amount_nmol[0] == pytest.approx(2.0 * 19.48 * 1e6 / 398.5)
     assert s.arms[0].dose_labels == ("2 g leaf powder at 0 h",)
@@ -93,7 +93,7 @@ def test_aliases_and_units_normalised():
     s = load(_base(dose=[{"what": "7OH", "amount_g": 0.005, "route": "tea", "times_h": [1]},
                          {"what": "Leaf Powder", "amount_mg": 500, "times_h": [0]}]))
     d = s.arms[0].doses
-    assert d.compound == ("7-OH-MG", "MG") and d.route == ("tea", "leaf powder")
+    assert d.compound == ("7-OH-MG", "MG", "speciociliatine") and d.route == ("tea", "leaf powder", "leaf powder")
     assert d.amount_nmol[0] == pytest.approx(5.0 * 1e6 / 414.5)                  # 0.005 g = 5 mg of 7-OH-MG
     assert d.amount_nmol[1] == pytest.approx(0.5 * 19.48 * 1e6 / 398.5)          # 500 mg = 0.5 g of leaf
     assert s.arms[0].dose_labels == ("5 mg 7-OH-MG tea at 1 h", "0.5 g leaf powder at 0 h")

@@ -94,7 +94,8 @@ def kratom_morphine(lib):
                                                                             library=lib)
 
 
-@pytest.mark.parametrize("binding,tolerance", [("kinetic", False), ("equilibrium", True), ("kinetic", True)])
+@pytest.mark.parametrize("binding,tolerance", [("kinetic", False), ("equilibrium", "gprotein"),
+                                                   ("kinetic", "both")])
 def test_results_do_not_depend_on_chunks_or_threads(lib, binding, tolerance):
     d = kratom_morphine(lib)
     m = ps.build_model(d, binding=binding, tolerance=tolerance, library=lib)

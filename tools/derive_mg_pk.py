@@ -190,9 +190,12 @@ def main():
     def ci(name):
         r = est[est["parameter"] == name].iloc[0]
         lo, hi = r["ci_low"], r["ci_high"]
-        flat = [w for w in warns if f"'{name}'" in w or f" {name} " in w or w.startswith(f"{name} ")]
+        # only the profile-bound warning says that an interval is truncated by a bound (a flat profile);
+        # the standard-error and correlation warnings name parameters too, but do not mean that
+        bound = [w for w in warns if "reaching a bound" in w]
+        flat = any(f" {name} (" in w or f": {name} (" in w for w in bound)
         text = f"profile-likelihood 95 % interval {lo:.3g}-{hi:.3g}"
-        return text + (" (NOT identified by the data: the profile is flat on one side)" if flat or
+        return text + (" (NOT identified by the data: the profile reaches a bound of the search)" if flat or
                        not (np.isfinite(lo) and np.isfinite(hi)) else "")
 
     fitq = "; ".join(f"{lab} {s:.3g} vs {o:.3g}" for lab, s, o in zip(d["statistic"], stats, d["value"], strict=True))
