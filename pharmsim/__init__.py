@@ -3,7 +3,10 @@
 For teaching and research, not dosing advice. The public API is re-exported here; see the README.
 """
 
-from . import notebook
+from . import (
+    notebook,
+    validate,  # callable: pharmsim.validate(out) runs the validation report (pharmsim.qualification)
+)
 from ._version import __version__
 from .binding import equilibrium_occupancy, kinetic_occupancy, make_nodes, stage_times
 from .catalog import Catalog, catalog
@@ -52,7 +55,6 @@ from .population import (
     tidy_from_array,
 )
 from .products import Product, product_doses
-from .qualification import validate  # noqa: E402  (the validation report; input checks stay in pharmsim.validate)
 from .receptor import (
     Endpoint,
     K_A_from_ec50,

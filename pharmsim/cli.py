@@ -26,6 +26,7 @@ Teaching and research, not dosing advice.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -448,7 +449,13 @@ def _cmd_validate(args) -> int:
 def _cmd_app(args) -> int:
     from .app.server import serve  # noqa: PLC0415 - Panel is imported only here (optional extra)
 
-    return serve(args.host, args.port, args.open_browser, args.style)
+    rc = serve(args.host, args.port, args.open_browser, args.style)
+    # The server has stopped and said so. Leave without interpreter finalisation: under load a C++ extension's
+    # worker thread (loaded by the web stack) was seen to abort the process at exit ("terminate called without
+    # an active exception", status -6) after a clean stop. Nothing is left to write.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -98,7 +98,10 @@ def figure_png(fig, dpi: int = 110) -> bytes:
     else:
         buf = io.BytesIO()
         try:
-            fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+            # a constrained-layout figure already fits its artists (legends and footers included) in its canvas;
+            # bbox_inches='tight' would draw it a second time to measure it (the demo's main cost)
+            engine = fig.get_layout_engine() if hasattr(fig, "get_layout_engine") else None
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches=None if engine is not None else "tight")
         except AttributeError:
             raise PharmsimError(
                 f"figure must be a matplotlib Figure or PNG bytes; got {type(fig).__name__}"

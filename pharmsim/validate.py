@@ -4,6 +4,9 @@ Every public function of pharmsim validates its inputs through these helpers so 
 kind of message: the parameter's name, the value given, and what was expected (``dose_mg must be a
 finite number >= 0 mg; got -5``). Nothing here clips or repairs a value.
 
+The module is also callable: ``pharmsim.validate(out)`` runs the validation report against published data
+(:func:`pharmsim.qualification.validate`).
+
 Not for: physical unit conversion (see :mod:`pharmsim.units`).
 """
 
@@ -11,6 +14,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import sys
+import types
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -238,3 +243,17 @@ def require_choice(name: str, value, choices: Iterable[str]) -> str:
             f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}{suggest(value, choices)}"
         )
     return value
+
+
+class _ValidateModule(types.ModuleType):
+    """This module, callable: ``pharmsim.validate(out=None, force=False)`` runs the validation report
+    (:func:`pharmsim.qualification.validate`), while ``pharmsim.validate.require_number`` and the other input
+    checks stay reachable as module attributes (one name, no shadowing)."""
+
+    def __call__(self, out=None, *, force: bool = False):
+        from .qualification import validate as _report
+
+        return _report(out, force=force)
+
+
+sys.modules[__name__].__class__ = _ValidateModule
