@@ -81,6 +81,7 @@ from .scenario import check as check_scenario
 from .scenario import load as load_scenario
 from .scenario import loads as loads_scenario
 from .scenario import shipped_scenario_path, shipped_scenarios
+from .schedule import CovariateChange, ParameterSchedule
 from .sensitivity import Metric, Range, SensitivityResult, default_metrics, morris, sobol, tornado
 from .solve import OUTPUT_QUANTITIES, Outputs, PKSolution, simulate, solve_pk
 from .sources import SourceBands, SourceKey, across_sources, source_candidates
@@ -260,6 +261,8 @@ __all__ = [
     # populations, interactions, titration
     "Population",
     "Covariates",
+    "CovariateChange",
+    "ParameterSchedule",
     "CovariateEffects",
     "covariate_effects",
     "CYP3A4_LEVELS",

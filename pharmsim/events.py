@@ -47,7 +47,15 @@ at most ``ss_max_periods`` (as NONMEM's and mrgsolve's iteration to a tolerance)
 superposition: it is refused for saturable PK, and for kinetic binding and tolerance only the PK is added.
 
 **Resets** (EVID 3, 4, SS = 1) split the simulation into segments, each started from zero (or the steady
-state): infusions in progress and doses in their lag time are cancelled, as in NONMEM.
+state): infusions in progress and doses in their lag time are cancelled, as in NONMEM. A parameter schedule keeps
+its own clock across them (:mod:`pharmsim.schedule`).
+
+**Time-varying columns** (:meth:`EventTable.simulate`: ``parameters=``, ``covariates=``, ``occasions=``): a
+value holds from its record's TIME on until the next record (last observation carried forward, rxode2's default;
+at one TIME the last record's value; before an individual's first record its first value); they become a
+:class:`pharmsim.schedule.ParameterSchedule` whose periods start wherever a value changes. NONMEM and mrgsolve
+(default) advance to a record with that record's values (next observation carried backward); see
+:mod:`pharmsim.schedule`.
 
 Not for: the model (see :mod:`pharmsim.pk`), the solver (see :mod:`pharmsim.solve`), residual error (see
 :mod:`pharmsim.residual`). This software is for teaching and research, not dosing advice.
@@ -245,6 +253,7 @@ def simulate_segments(core, model, doses: Doses, t_h, *, path: str, ss_rtol: flo
     """``core(model, doses, t_h, **kw)`` run segment by segment between resets (each from zero) and with the
     steady state iterated on nonlinear paths; the results joined on ``t_h`` (module docstring)."""
     from .result import Result, Series
+    from .schedule import shift_population
     from .validate import require_finite
 
     t = np.atleast_1d(require_finite("t_h", t_h, "h"))
@@ -262,11 +271,12 @@ def simulate_segments(core, model, doses: Doses, t_h, *, path: str, ss_rtol: flo
         ev = (doses.time_h >= a) & (doses.time_h < b)
         seg = doses.select(ev).shifted(-a, resets=np.zeros(0))
         ts = t[sel] - a
+        kw_seg = dict(kw, population=shift_population(kw.get("population"), -a)) if a > 0 else kw
         if path != "exact-at-outputs" and np.any(seg.ss > 0):
-            r, note = _iterated_steady_state(core, model, seg, ts, path, ss_rtol, ss_max_periods, kw, a)
+            r, note = _iterated_steady_state(core, model, seg, ts, path, ss_rtol, ss_max_periods, kw_seg, a)
             notes.append(note)
         else:
-            r = core(model, seg, ts, **kw)
+            r = core(model, seg, ts, **kw_seg)
         parts.append(r)
         notes += list(r.notes)
     if len(starts) > 1:
@@ -317,7 +327,10 @@ def _iterated_steady_state(core, model, seg: Doses, ts, path, ss_rtol, max_perio
         d = pre[0]
         for p in pre[1:]:
             d = d + p
-        r = core(model, d, ts + span, **kw)
+        from .schedule import shift_population
+
+        # the steady state is that of the parameters at its record time: the schedule starts span h later
+        r = core(model, d, ts + span, **dict(kw, population=shift_population(kw.get("population"), span)))
         r = replace(r, t_h=ts)
         if prev is not None:
             worst = 0.0
@@ -577,6 +590,7 @@ class EventTable:
         return out
 
     def simulate(self, model, *, population=None, parameters: Mapping[str, str] | None = None,
+                 covariates: Mapping[str, str] | None = None, occasions: str | None = None,
                  conc_unit: str = "ng/mL", residual=None, rng=None, **kw) -> EventTable:
         """Simulate every individual's records with ``model`` (:func:`pharmsim.solve.simulate`) and return the
         table with the predictions: ``IPRED`` (plasma concentration of the CMT's compound, in ``conc_unit``, at
@@ -589,8 +603,21 @@ class EventTable:
         population : Population, DataFrame or mapping, optional
             One subject per individual, in order (a Population of that size, or a table with one row each).
         parameters : mapping, optional
-            ``{PK parameter: column}``: a per-individual parameter from a column of the records (constant within
-            an individual), e.g. ``{"C.iv.F": "BIOAV"}``; joined with ``population`` tables.
+            ``{PK parameter: column}``: a parameter from a column of the records, e.g. ``{"C.iv.F": "BIOAV"}``;
+            joined with ``population`` tables. A value may change within an individual: it holds from its
+            record's TIME on, until the next record (LOCF; at one TIME the last record's value holds; before an
+            individual's first record its first value), a :class:`pharmsim.schedule.ParameterSchedule`. Dose
+            parameters (F, lag, modelled rate and duration) are taken from each dose's own record.
+        covariates : mapping, optional
+            ``{covariate: column}`` for ``body_weight_kg`` (kg), ``cyp3a4_inhibitor`` (a level 'none',
+            'moderate', 'strong', or the fraction of CYP3A4 activity inhibited, 0-1) and ``hepatic_impairment``
+            (a level 'none', 'mild', 'moderate', 'severe', or its code 0-3), applied through the population's
+            covariate model (:mod:`pharmsim.population`), LOCF as ``parameters``; a column replaces that covariate
+            of ``population``.
+        occasions : str, optional
+            The column numbering each record's occasion (NONMEM's OCC: whole numbers from 1), LOCF; a
+            :class:`~pharmsim.population.Population` with ``iov`` and ``n_occasions`` at least the largest OCC
+            draws one kappa per occasion and individual.
         conc_unit : {'ng/mL', 'nM'}
         residual : pharmsim.residual.ResidualError, optional
         rng : numpy.random.Generator or int, optional
@@ -623,8 +650,17 @@ class EventTable:
                 per_individual[name] = col
         ind = _expand(self, per_dose) if per_dose else self.individuals
         N = len(ind)
-        table = _individual_parameters(self, ind, per_individual, model)
-        named = list(table) + (list(population.keys()) if isinstance(population, Mapping) else
+        table, varying = _individual_parameters(self, ind, per_individual, model)
+        series = {("values", k): v for k, v in varying.items()}
+        series.update(_covariate_columns(self.records, covariates))
+        if occasions is not None:
+            series[("occasion", None)] = _occasion_column(self.records, occasions, population)
+        elif population is not None and getattr(population, "iov", None) and population.n_occasions > 1 and (
+                population.schedule is None or population.schedule.n_occasions == 1):
+            raise PharmsimError(f"the population has inter-occasion variability over n_occasions = "
+                                f"{population.n_occasions} occasions but no occasion boundaries: give occasions= (the "
+                                "column of occasion numbers, e.g. 'OCC') or occasions_h in its schedule")
+        named = list(table) + list(varying) + (list(population.keys()) if isinstance(population, Mapping) else
                                list(population.columns) if isinstance(population, pd.DataFrame) else [])
         optional = model.pk._optional_info()
         unset = {k: optional[k].default for k in named if k in optional and k not in model.pk.parameters}
@@ -662,6 +698,8 @@ class EventTable:
                 pop = {k: np.asarray(v)[members] for k, v in pop_table.items()}
             elif population is not None:
                 pop = population.take(members)
+            if series:
+                pop = _with_record_schedule(pop, _locf_schedule(self.records, [ind[s] for s in members], series))
             compounds = tuple(dict.fromkeys(c for s in members for c in ind[s].out_compound))
             res = simulate(model, d, times, population=pop, outputs=Outputs(quantities=(quantity,),
                                                                             compounds=compounds), **kw)
@@ -687,27 +725,161 @@ class EventTable:
         return replace(self, records=rec)
 
 
-def _individual_parameters(et: EventTable, ind, parameters, model) -> dict[str, np.ndarray]:
+def _individual_parameters(et: EventTable, ind, parameters, model) -> tuple[dict, dict]:
+    """``({name: (N,) one value per individual}, {name: (R,) per-record values})``: columns constant within every
+    individual, and columns whose value changes within some individual (LOCF, :func:`_locf_schedule`)."""
     if not parameters:
-        return {}
-    out = {}
+        return {}, {}
+    out, varying = {}, {}
     rec = et.records
     for name, col in dict(parameters).items():
-        c = str(col).strip().upper()
-        if c not in rec.columns:
-            raise PharmsimError(f"parameters maps {name!r} to column {col!r}, which the event table does not have; "
-                                f"columns: {list(rec.columns)}")
+        c = _column(rec, col, f"parameters maps {name!r} to column {col!r}")
         vals = _numeric(rec, c, None)
-        per = np.empty(len(ind))
-        for s, i in enumerate(ind):
-            v = vals[i.rows]
-            if np.ptp(v) > 0:
-                r = int(i.rows[int(np.argmax(v != v[0]))])
-                raise _row_err(c, r, vals[r], f"one value within individual {i.id!r} ({v[0]!r}): time-varying "
-                               "parameters from columns are not supported")
-            per[s] = v[0]
-        out[name] = per
+        if any(np.ptp(vals[i.rows]) > 0 for i in ind):
+            varying[name] = vals
+            continue
+        out[name] = np.array([vals[i.rows[0]] for i in ind], dtype=float)
+    return out, varying
+
+
+def _column(rec: pd.DataFrame, col, what: str) -> str:
+    c = str(col).strip().upper()
+    if c not in rec.columns:
+        raise PharmsimError(f"{what}, which the event table does not have{_suggest(c, list(rec.columns))}; columns: "
+                            f"{list(rec.columns)}")
+    return c
+
+
+_HEPATIC_CODES = {0: "none", 1: "mild", 2: "moderate", 3: "severe"}
+
+
+def _covariate_columns(rec: pd.DataFrame, covariates) -> dict:
+    """``{('covariates', name): (R,) per-record values}`` of the covariate columns, each cell checked (row,
+    column, value and unit in the message)."""
+    from .population import CYP3A4_LEVELS, HEPATIC_LEVELS, WEIGHT_RANGE_KG
+    from .schedule import COVARIATE_NAMES
+
+    out = {}
+    if covariates is None:
+        return out
+    if not isinstance(covariates, Mapping):
+        raise PharmsimError(f"covariates must map covariate names to columns, e.g. {{'body_weight_kg': 'WT'}}; got "
+                            f"{type(covariates).__name__}")
+    for name, col in covariates.items():
+        if name not in COVARIATE_NAMES:
+            raise PharmsimError(f"covariates names {name!r}, which is not a covariate"
+                                f"{_suggest(str(name), COVARIATE_NAMES)}; covariates: {list(COVARIATE_NAMES)}")
+        c = _column(rec, col, f"covariates maps {name!r} to column {col!r}")
+        raw = rec[c]
+        if name == "body_weight_kg":
+            vals = _numeric(rec, c, None)
+            lo, hi = WEIGHT_RANGE_KG
+            bad = (vals < lo) | (vals > hi)
+            if bad.any():
+                r = int(np.argmax(bad))
+                raise _row_err(c, r, vals[r], f"an adult body weight in [{lo:g}, {hi:g}] (body_weight_kg)", "kg")
+            out[("covariates", name)] = vals
+            continue
+        vals = np.empty(len(rec), dtype=object)
+        for r, v in enumerate(raw.tolist()):
+            text = str(v).strip()
+            try:
+                x = float(text)
+            except ValueError:
+                x = None
+            if name == "cyp3a4_inhibitor":
+                if text in CYP3A4_LEVELS:
+                    vals[r] = text
+                elif x is not None and 0.0 <= x <= 1.0:
+                    vals[r] = x
+                else:
+                    raise _row_err(c, r, v, f"a CYP3A4 inhibitor level {list(CYP3A4_LEVELS)} or the fraction of "
+                                   "CYP3A4 activity inhibited in [0, 1] (cyp3a4_inhibitor)")
+            else:
+                if text in HEPATIC_LEVELS:
+                    vals[r] = text
+                elif x is not None and x in _HEPATIC_CODES:
+                    vals[r] = _HEPATIC_CODES[int(x)]
+                else:
+                    raise _row_err(c, r, v, f"a hepatic impairment level {list(HEPATIC_LEVELS)} or its code 0-3 "
+                                   "(hepatic_impairment)")
+        out[("covariates", name)] = vals
     return out
+
+
+def _occasion_column(rec: pd.DataFrame, col, population) -> np.ndarray:
+    """(R,) 0-based occasion of each record from the OCC column (whole numbers from 1)."""
+    c = _column(rec, col, f"occasions names column {col!r}")
+    vals = _numeric(rec, c, None)
+    bad = (vals != np.round(vals)) | (vals < 1)
+    if bad.any():
+        r = int(np.argmax(bad))
+        raise _row_err(c, r, rec[c].iloc[r], "a whole number >= 1 (the occasion, as NONMEM's OCC)")
+    if population is None or not getattr(population, "iov", None):
+        raise PharmsimError(f"occasions={col!r} numbers occasions, which matter only with inter-occasion variability: "
+                            "give a pharmsim Population with iov={parameter: SD of log} and n_occasions")
+    M = population.n_occasions
+    if vals.max() > M:
+        r = int(np.argmax(vals))
+        raise _row_err(c, r, vals[r], f"at most n_occasions = {M} (the occasions the population drew kappa for; "
+                       "build it with a larger n_occasions)")
+    return vals.astype(int) - 1
+
+
+def _locf_schedule(rec: pd.DataFrame, members, series: Mapping):
+    """The :class:`~pharmsim.schedule.ParameterSchedule` of per-record values for the individuals ``members``:
+    a value holds from its record's TIME on until the next record's (at one TIME the last record's value; before
+    an individual's first record its first value); the periods start at every time where some value changes."""
+    from .schedule import ParameterSchedule
+
+    t_rec = rec["TIME"].to_numpy(dtype=float)
+    changes = []
+    for i in members:
+        t = t_rec[i.rows]
+        ut = np.unique(t)
+        last = np.searchsorted(t, ut, side="right") - 1
+        for vals in series.values():
+            v = vals[i.rows]
+            at = v[last]
+            before = np.concatenate([v[:1], at[:-1]])
+            changes.append(ut[(at != before) & (ut > 0)])
+    times = np.unique(np.concatenate(changes)) if changes else np.zeros(0)
+    starts = np.concatenate([[0.0], times])
+    picks = []
+    for i in members:
+        t = t_rec[i.rows]
+        j = np.maximum(np.searchsorted(t, starts, side="right") - 1, 0)
+        picks.append(i.rows[j])                                        # (P,) record of each period start
+    picks = np.array(picks).T                                          # (P, n)
+    values, covs, occ = {}, {}, None
+    for (kind, name), vals in series.items():
+        entries = [vals[picks[k]] for k in range(starts.size)]
+        if kind == "values":
+            values[name] = [e.astype(float) for e in entries]
+        elif kind == "covariates":
+            covs[name] = [list(e) if e.dtype == object else e.astype(float) for e in entries]
+        else:
+            occ = [e.astype(int).tolist() for e in entries]
+    return ParameterSchedule(times_h=times, values=values, covariates=covs, occasion=occ)
+
+
+def _with_record_schedule(pop, sched):
+    """The group's population with the schedule of its records' columns: a Population's own schedule merged (the
+    records win where both set a value), a table's columns as values from 0 h, or a Population of the model's values."""
+    from .population import Population
+    from .schedule import ParameterSchedule
+
+    if pop is not None and hasattr(pop, "take"):
+        own = pop.schedule
+        return pop.with_schedule(sched if own is None else own.merged(sched))
+    n = max(sched.n, 1)
+    if pop:                                  # a per-subject parameter table: its values from 0 h on
+        P = sched.n_periods
+        base = ParameterSchedule(times_h=sched.times_h,
+                                 values={k: [np.asarray(v, dtype=float)] + [None] * (P - 1) for k, v in pop.items()})
+        sched = base.merged(sched)
+        n = max(n, *(np.size(v) for v in pop.values()))
+    return Population(n=n, schedule=sched)
 
 
 def read_event_table(table, cmt_map, *, amount_unit: str = "mg", library=None,

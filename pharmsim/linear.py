@@ -481,15 +481,17 @@ class MeshStates:
     ----------
     A : (n, n) or (N, n, n) array
     nodes_h : (K,) array
-        Strictly increasing nodes; the simulation starts at ``nodes_h[0]`` from zero.
+        Strictly increasing nodes; the simulation starts at ``nodes_h[0]`` from ``x0``.
     inputs : Inputs, optional
+    x0 : (n,) or (N, n) array, optional
+        State at ``nodes_h[0]`` (default zeros), before the boluses given there.
     """
 
     #: Largest condition number of a block's eigenvector matrix for which :meth:`at` evaluates offsets through
     #: the eigendecomposition (error about cond x 1e-16 relative); beyond it, one matrix exponential per offset.
     EIG_COND_MAX = 1e6
 
-    def __init__(self, A, nodes_h, inputs: Inputs | None = None):
+    def __init__(self, A, nodes_h, inputs: Inputs | None = None, x0=None):
         inputs = Inputs() if inputs is None else inputs
         nodes = np.atleast_1d(require_finite("nodes_h", nodes_h, "h"))
         if nodes.ndim != 1 or nodes.size < 1 or np.any(np.diff(nodes) <= 0):
@@ -499,7 +501,7 @@ class MeshStates:
         if off_mesh.size:
             raise PharmsimError(f"every dosing event time must be a node of nodes_h; {off_mesh[:5].tolist()} h "
                                 "are not")
-        su, _ = _setup(A, inputs, None, {})
+        su, _ = _setup(A, inputs, x0, {})
         n, N = su.x.shape
         X = np.empty((nodes.size, n, N))
         for k, (_, xk) in enumerate(_march(su.A_perm, su.slices, su.x, nodes, float(nodes[0]), inputs,

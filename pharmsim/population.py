@@ -24,6 +24,11 @@ then the covariates multiply (in this order):
   ``1 / (1 - fm3A4_p I)`` (``1/(1 - fm)`` for complete inhibition): the 7-OH-MG/MG ratio falls;
 - hepatic impairment (Child-Pugh A/B/C): the clearances of hepatically cleared compounds x a ratio.
 
+Covariates may change during a run and random effects may differ between occasions (inter-occasion
+variability, IOV: ``eta_i + kappa_im`` in occasion m): a :class:`pharmsim.schedule.ParameterSchedule` on the
+population says when (``Population(..., schedule=..., iov=...)``); each period is the same equations with that
+period's covariates and random effects.
+
 Every number of the covariate model comes from ``data/covariates.csv`` with its source and status
 (:func:`covariate_effects`); read the notes: the MG fm,CYP3A4 is a rat value, rats disagree with the human in
 vitro picture about 7-OH-MG, and the severe-impairment ratio is an assumption.
@@ -47,6 +52,7 @@ import pandas as pd
 
 from .catalog import CovariateEffects, catalog
 from .pk import ParamInfo, PKModel
+from .schedule import CovariateChange, ParameterSchedule
 from .validate import (
     PharmsimError,
     require_choice,
@@ -65,6 +71,8 @@ __all__ = [
     "CovariateEffects",
     "covariate_effects",
     "Covariates",
+    "CovariateChange",
+    "ParameterSchedule",
     "Population",
     "apply_population",
     "population_parameters",
@@ -277,6 +285,18 @@ class Population:
         Default: the catalogue's (``data/covariates.csv`` of ``library``) when a covariate needs it.
     library : Library, optional
         Where the default covariate effects come from (default: the shipped data).
+    schedule : ParameterSchedule or sequence of CovariateChange, optional
+        Covariates that change during the run, occasion boundaries and explicit values
+        (:mod:`pharmsim.schedule`); a list of :class:`~pharmsim.schedule.CovariateChange` is
+        ``ParameterSchedule.from_changes(list)``.
+    iov : mapping name -> float, optional
+        SD of the log (logit for fractions) of the between-occasion random effect kappa of each parameter:
+        ``P = P_typ exp(eta_i + kappa_im)`` in occasion m (Karlsson & Sheiner 1993, doi:10.1007/BF01113502).
+        One kappa per subject and occasion, drawn after the body weights (M x N x K_iov standard normals, M the
+        number of occasions); independent of eta and of each other.
+    n_occasions : int, optional
+        How many occasions to draw kappa for (default: those of ``schedule``); needed when the occasions come
+        from the OCC column of an event table (:meth:`pharmsim.events.EventTable.simulate`).
 
     Attributes
     ----------
@@ -286,6 +306,8 @@ class Population:
     cyp3a4_inhibitor, hepatic_impairment : (N,) object arrays of labels
     seed : int or None
         The seed when ``rng`` was an int.
+    kappa : mapping name -> (M, N) array
+        Between-occasion random effects (occasion x subject).
     """
 
     n: int
@@ -295,13 +317,18 @@ class Population:
     rng: object = field(default=None, repr=False)
     effects: CovariateEffects | None = field(default=None, repr=False)
     library: object = field(default=None, repr=False)
+    schedule: object = field(default=None, repr=False)
+    iov: Mapping[str, float] = field(default_factory=dict)
+    n_occasions: int | None = None
     eta: Mapping[str, np.ndarray] = field(init=False, repr=False)
+    kappa: Mapping[str, np.ndarray] = field(init=False, repr=False)
     body_weight_kg: np.ndarray = field(init=False, repr=False)
     cyp3a4_inhibitor: np.ndarray = field(init=False, repr=False)
     cyp3a4_inhibited_fraction: np.ndarray = field(init=False, repr=False)
     hepatic_impairment: np.ndarray = field(init=False, repr=False)
     hepatic_cl_ratio: np.ndarray = field(init=False, repr=False)
     seed: int | None = field(init=False)
+    _periods: tuple = field(init=False, repr=False)
 
     def __post_init__(self):
         s = object.__setattr__
@@ -331,10 +358,17 @@ class Population:
         sd_w = require_number("body_weight_sd_log", cov.body_weight_sd_log)
         if sd_w < 0:
             raise PharmsimError(f"body_weight_sd_log must be a finite number >= 0; got {cov.body_weight_sd_log!r}")
-        random = any(w > 0 for w in omega.values()) or sd_w > 0
+        iov = _sd_mapping("iov", self.iov)
+        s(self, "iov", MappingProxyType(iov))
+        sched = _as_schedule(self.schedule, n)
+        s(self, "schedule", sched)
+        M = _occasion_count(self.n_occasions, sched)
+        s(self, "n_occasions", M)
+        random = any(w > 0 for w in omega.values()) or sd_w > 0 or any(w > 0 for w in iov.values())
         if random and gen is None:
             raise PharmsimError("rng must be given (a numpy.random.Generator or an int seed) when the population "
-                                "is random (omega > 0 or body_weight_sd_log > 0); pharmsim has no hidden seed")
+                                "is random (omega > 0, iov > 0 or body_weight_sd_log > 0); pharmsim has no hidden "
+                                "seed")
         # random effects: eta = z L^T diag(omega)
         K = len(names)
         if K and any(w > 0 for w in omega.values()):
@@ -361,9 +395,20 @@ class Population:
             else:
                 raise PharmsimError(f"body_weight_kg must be one weight or one per subject ({n}); got shape {w.shape}")
         s(self, "body_weight_kg", wt)
+        # between-occasion random effects: kappa = z omega_IOV, drawn after the weights
+        names_iov = list(iov)
+        if names_iov and any(w > 0 for w in iov.values()):
+            z = gen.standard_normal((M, n, len(names_iov)))
+            kappa = {k: z[:, :, j] * iov[k] for j, k in enumerate(names_iov)}
+        else:
+            kappa = {k: np.zeros((M, n)) for k in names_iov}
+        for v in kappa.values():
+            v.setflags(write=False)
+        s(self, "kappa", MappingProxyType(kappa))
         effects = self.effects
         needs_effects = (cov.body_weight_kg is not None or not _all_default(cov.cyp3a4_inhibitor, "none")
-                         or not _all_default(cov.hepatic_impairment, "none"))
+                         or not _all_default(cov.hepatic_impairment, "none")
+                         or (sched is not None and bool(sched.covariates)))
         if effects is None:
             effects = catalog(self.library).covariate_effects() if needs_effects else CovariateEffects()
         elif not isinstance(effects, CovariateEffects):
@@ -378,10 +423,11 @@ class Population:
         for a in (self.body_weight_kg, self.cyp3a4_inhibitor, self.cyp3a4_inhibited_fraction,
                   self.hepatic_impairment, self.hepatic_cl_ratio, *self.eta.values()):
             a.setflags(write=False)
+        s(self, "_periods", _resolve_periods(self, sched))
 
     # ------------------------------------------------------------------------------------ use
     def parameters(self, base, *, subjects=None, strict: bool = True,
-                   info: Mapping[str, ParamInfo] | None = None) -> dict[str, np.ndarray]:
+                   info: Mapping[str, ParamInfo] | None = None, period: int = 0) -> dict[str, np.ndarray]:
         """Per-subject values of every parameter of ``base`` (a PKModel, or typical values with ``info``).
 
         Parameters
@@ -396,6 +442,9 @@ class Population:
             compounds).
         info : mapping name -> ParamInfo, optional
             Metadata of the names of a plain mapping ``base`` (what kind each parameter is).
+        period : int
+            The period of the population's :attr:`schedule` (0 .. K; default 0): its covariates, occasion
+            (``eta + kappa``) and explicit values.
 
         Returns
         -------
@@ -416,8 +465,10 @@ class Population:
         else:
             raise PharmsimError(f"base must be a PKModel or a mapping of parameter names to values; got "
                                 f"{type(base).__name__}")
+        P = len(self._periods)
+        period = require_count("period", period, minimum=0, maximum=P - 1)
         if strict:
-            for k in self.omega:
+            for k in dict.fromkeys([*self.omega, *self.iov]):
                 if k not in values:
                     raise PharmsimError(f"omega names {k!r}, which is not a parameter here{suggest(k, list(values))}; "
                                         f"parameters: {list(values)}")
@@ -431,10 +482,17 @@ class Population:
             if a.ndim == 1 and a.shape == (self.n,) and n != self.n:
                 a = a[idx]
             out[k] = np.array(np.broadcast_to(a, (n,)), dtype=float)
-        for k, w in self.omega.items():
-            if k not in out or w == 0:
+        sched = self.schedule
+        occ = sched.occasion_of(period, idx) if sched is not None else np.zeros(n, dtype=int)
+        for k in dict.fromkeys([*self.omega, *self.iov]):
+            if k not in out:
                 continue
-            e = self.eta[k][idx]
+            e = self.eta[k][idx] if self.omega.get(k, 0.0) > 0 else None
+            if self.iov.get(k, 0.0) > 0:
+                kap = self.kappa[k][occ, idx]
+                e = kap if e is None else e + kap
+            if e is None:
+                continue
             if info[k].kind == "fraction":
                 p = out[k]
                 if np.any((p <= 0) | (p >= 1)):
@@ -444,9 +502,10 @@ class Population:
             else:
                 out[k] = out[k] * np.exp(e)
         eff = self.effects
-        wr = self.body_weight_kg[idx] / REFERENCE_WEIGHT_KG
-        I = self.cyp3a4_inhibited_fraction[idx]
-        hep = self.hepatic_cl_ratio[idx]
+        per = self._periods[period]
+        wr = per["body_weight_kg"][idx] / REFERENCE_WEIGHT_KG
+        I = per["cyp3a4_inhibited_fraction"][idx]
+        hep = per["hepatic_cl_ratio"][idx]
         for k in out:
             i = info[k]
             if i.kind in ("clearance", "amount_rate"):
@@ -468,7 +527,57 @@ class Population:
                 out[k] = out[k] * (1.0 - I) / (1.0 - eff.fm_cyp3a4[i.parent] * I)
             elif i.role in ("fpre", "Vmax_form"):
                 out[k] = out[k] * (1.0 - I)
+        if sched is not None:
+            out.update(sched.values_at(period, idx))
         return out
+
+    @property
+    def change_times_h(self) -> np.ndarray:
+        """(K,) times (h) at which the parameters change (the schedule's; empty without one)."""
+        return np.zeros(0) if self.schedule is None else self.schedule.times_h
+
+    def with_schedule(self, schedule) -> Population:
+        """The same subjects and draws (eta, body weights, kappa) with another schedule (None: none)."""
+        new = self.take(np.arange(self.n))
+        sched = _as_schedule(schedule, self.n)
+        if sched is not None and sched.n_occasions > self.n_occasions:
+            raise PharmsimError(f"the schedule refers to occasion {sched.n_occasions} (counted from 1) but the "
+                                f"population drew kappa for n_occasions = {self.n_occasions}; build the Population "
+                                "with n_occasions at least that")
+        object.__setattr__(new, "schedule", sched)
+        object.__setattr__(new, "_periods", _resolve_periods(new, sched))
+        return new
+
+    def shifted(self, by_h: float) -> Population:
+        """The population seen from a clock ``by_h`` hours later (its schedule shifted,
+        :meth:`ParameterSchedule.shifted`)."""
+        if self.schedule is None:
+            return self
+        return self.with_schedule(self.schedule.shifted(by_h))
+
+    def schedule_table(self) -> pd.DataFrame:
+        """One row per subject and period: ``subject, period, start_h, end_h, occasion``, the covariates of the
+        period and the random effect of each IOV parameter there (``eta+kappa[<name>]``)."""
+        sched = self.schedule
+        P = len(self._periods)
+        starts = np.zeros(1) if sched is None else sched.starts_h
+        ends = np.concatenate([starts[1:], [np.inf]])
+        idx = np.arange(self.n)
+        frames = []
+        for k in range(P):
+            per = self._periods[k]
+            occ = sched.occasion_of(k, idx) if sched is not None else np.zeros(self.n, dtype=int)
+            df = pd.DataFrame({"subject": idx, "period": k, "start_h": starts[k], "end_h": ends[k], "occasion": occ,
+                               "body_weight_kg": per["body_weight_kg"], "cyp3a4_inhibitor": per["cyp3a4_inhibitor"],
+                               "cyp3a4_inhibited_fraction": per["cyp3a4_inhibited_fraction"],
+                               "hepatic_impairment": per["hepatic_impairment"],
+                               "hepatic_cl_ratio": per["hepatic_cl_ratio"]})
+            for name in self.iov:
+                eta = self.eta[name] if name in self.eta else 0.0
+                df[f"eta+kappa[{name}]"] = eta + self.kappa[name][occ, idx]
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True).sort_values(["subject", "period"], kind="stable").reset_index(
+            drop=True)
 
     def take(self, indices) -> Population:
         """The subjects ``indices`` (in that order) as a population of their own (same draws)."""
@@ -490,6 +599,11 @@ class Population:
         for name in ("body_weight_kg", "cyp3a4_inhibitor", "cyp3a4_inhibited_fraction", "hepatic_impairment",
                      "hepatic_cl_ratio"):
             s(new, name, getattr(self, name)[idx])
+        s(new, "iov", self.iov)
+        s(new, "n_occasions", self.n_occasions)
+        s(new, "kappa", MappingProxyType({k: v[:, idx] for k, v in self.kappa.items()}))
+        s(new, "schedule", None if self.schedule is None else self.schedule.take(np.arange(self.n)[idx]))
+        s(new, "_periods", tuple({k: v[idx] for k, v in per.items()} for per in self._periods))
         return new
 
     def table(self) -> pd.DataFrame:
@@ -501,6 +615,78 @@ class Population:
         for k, v in self.eta.items():
             df[f"eta[{k}]"] = v
         return df
+
+
+def _sd_mapping(name: str, value) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise PharmsimError(f"{name} must be a mapping {{parameter name: SD of log}}; got {type(value).__name__}")
+    out = {}
+    for k, v in value.items():
+        if not isinstance(k, str) or not k:
+            raise PharmsimError(f"{name} keys must be parameter names such as 'MG.CL_L_per_h'; got {k!r}")
+        w = require_finite(f"{name}[{k!r}]", v)
+        if w.ndim != 0 or w < 0:
+            raise PharmsimError(f"{name}[{k!r}] must be a finite number >= 0 (SD of log); got {v!r}")
+        out[k] = float(w)
+    return out
+
+
+def _as_schedule(schedule, n: int) -> ParameterSchedule | None:
+    if schedule is None:
+        return None
+    if not isinstance(schedule, ParameterSchedule):
+        is_change = (CovariateChange, Mapping)
+        if isinstance(schedule, is_change) or (
+                isinstance(schedule, (list, tuple)) and all(isinstance(c, is_change) for c in schedule)):
+            schedule = ParameterSchedule.from_changes(schedule)
+        else:
+            raise PharmsimError(f"schedule must be a pharmsim ParameterSchedule or a list of CovariateChange; got "
+                                f"{type(schedule).__name__}")
+    if schedule.n not in (1, n):
+        raise PharmsimError(f"the schedule gives values for {schedule.n} subjects; the population has {n}")
+    return schedule
+
+
+def _occasion_count(n_occasions, sched) -> int:
+    need = 1 if sched is None else sched.n_occasions
+    if n_occasions is None:
+        return need
+    M = require_count("n_occasions", n_occasions, minimum=1, maximum=100_000)
+    if need > M:
+        raise PharmsimError(f"the schedule refers to {need} occasions but n_occasions = {M}; give n_occasions >= "
+                            f"{need}")
+    return M
+
+
+def _resolve_periods(pop: Population, sched: ParameterSchedule | None) -> tuple[dict, ...]:
+    """Per period the covariate arrays of every subject: ``body_weight_kg``, ``cyp3a4_inhibitor`` (labels),
+    ``cyp3a4_inhibited_fraction``, ``hepatic_impairment`` (labels), ``hepatic_cl_ratio`` ((N,) each); an entry
+    ``None`` keeps the population's own (period 0) values."""
+    base = {"body_weight_kg": pop.body_weight_kg, "cyp3a4_inhibitor": pop.cyp3a4_inhibitor,
+            "cyp3a4_inhibited_fraction": pop.cyp3a4_inhibited_fraction,
+            "hepatic_impairment": pop.hepatic_impairment, "hepatic_cl_ratio": pop.hepatic_cl_ratio}
+    if sched is None:
+        return (base,)
+    n, eff = pop.n, pop.effects
+    out = []
+    for k in range(sched.n_periods):
+        per = dict(base)
+        where = "period 0" if k == 0 else f"the change at {sched.times_h[k - 1]:g} h"
+        w = sched.covariate("body_weight_kg", k)
+        if w is not None:
+            arr = np.asarray(w, dtype=float)
+            per["body_weight_kg"] = _check_weights(f"body_weight_kg ({where})", np.array(np.broadcast_to(arr, (n,))))
+        c = sched.covariate("cyp3a4_inhibitor", k)
+        if c is not None:
+            per["cyp3a4_inhibitor"], per["cyp3a4_inhibited_fraction"] = _cyp_levels(
+                list(c) if np.ndim(c) else c, n, eff)
+        h = sched.covariate("hepatic_impairment", k)
+        if h is not None:
+            per["hepatic_impairment"], per["hepatic_cl_ratio"] = _hep_levels(list(h) if np.ndim(h) else h, n, eff)
+        for a in per.values():
+            a.setflags(write=False)
+        out.append(per)
+    return tuple(out)
 
 
 def _all_default(value, default: str) -> bool:

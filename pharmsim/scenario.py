@@ -17,7 +17,9 @@ Schema (every key optional unless marked *required*)::
     name, title, description          strings (name defaults to the file stem)
     [time]          end_h (required, > 0), step_h (> 0, default 0.25), start_h (>= 0, default 0)
     [[arm]]         name (required, unique), description, dor_efficacy (overrides model.dor_efficacy),
-                    [arm.covariates] (overrides population.covariates, same keys)
+                    [arm.covariates] (overrides population.covariates, same keys),
+                    [[arm.covariate_changes]] (replaces population.covariate_changes for this arm; an empty
+                    array ``covariate_changes = []``: none)
       [[arm.dose]]  what (required: a product form 'leaf powder' | 'capsule' | 'tea' | 'extract', or a compound
                     id/alias with a human PK model), amount_g | amount_mg (exactly one, > 0), route (compounds:
                     'iv' or one of the compound's routes, default 'oral' where it has one; products are taken
@@ -36,7 +38,13 @@ Schema (every key optional unless marked *required*)::
                     [population.correlation] {"P1,P2" = r};
                     [population.covariates] body_weight_kg (number, or {median, sd_log}),
                     cyp3a4_inhibitor ('none' | 'moderate' | 'strong'),
-                    hepatic_impairment ('none' | 'mild' | 'moderate' | 'severe')
+                    hepatic_impairment ('none' | 'mild' | 'moderate' | 'severe');
+                    [[population.covariate_changes]] time_h (required, > 0, increasing, <= time.end_h) and one or
+                    more of body_weight_kg, cyp3a4_inhibitor, hepatic_impairment: from time_h on (last value
+                    carried forward), e.g. a CYP3A4 inhibitor started on day 5 (time_h = 96);
+                    [population.iov] {PK parameter = SD of log between occasions}, each with
+                    [population.iov_sources] {parameter = "source"}; occasions_h = [...] (h, > 0, increasing:
+                    when each occasion after the first starts)
     [model]         receptors (default ["MOR", "DOR"]), endpoints (default: all at those receptors),
                     binding ('kinetic' | 'equilibrium' or {MOR = ..., DOR = ...}; default 'kinetic'),
                     affinity ('functional' | 'in vitro' | 'binding'), dor_efficacy ('default' = the library's
@@ -70,6 +78,7 @@ from .catalog import catalog
 from .dosing import Doses
 from .output import may_show
 from .population import CYP3A4_LEVELS, HEPATIC_LEVELS, WEIGHT_RANGE_KG, Covariates
+from .schedule import CovariateChange
 from .study import Arm, ModelOptions, PopulationSpec, Study
 from .validate import PharmsimError, suggest
 
@@ -484,10 +493,12 @@ def _dose_label(d: _Dose) -> str:
 def _read_arm(a: _Table, name_default, ctx: _Context) -> Arm:
     name = a.string("name") if name_default is None else name_default
     description = a.string("description", "") if name_default is None else ""
-    covariates = dor = None
+    covariates = dor = changes = None
     if name_default is None:
         cov_t = a.table("covariates", None)
         covariates = None if cov_t is None else _read_covariates(cov_t, ctx.population.covariates)
+        if a.has("covariate_changes"):
+            changes = _read_covariate_changes(a, ctx)
         dor = a.string("dor_efficacy", None)
         if dor is not None:
             _check_dor_source(a.key("dor_efficacy"), dor, ctx.library)
@@ -506,7 +517,7 @@ def _read_arm(a: _Table, name_default, ctx: _Context) -> Arm:
         all_doses = all_doses + e.doses
     labels = tuple(_dose_label(d) for d in doses) + tuple(f"event table {e.path.name} ({e.what})" for e in events)
     return Arm(name=name, doses=all_doses, description=description, dose_labels=labels, covariates=covariates,
-               dor_efficacy=dor)
+               dor_efficacy=dor, covariate_changes=changes)
 
 
 def _read_arms(root: _Table, ctx: _Context) -> tuple[Arm, ...]:
@@ -528,7 +539,7 @@ def _read_arms(root: _Table, ctx: _Context) -> tuple[Arm, ...]:
         raise PharmsimError("arm must list at least one [[arm]] table; got an empty array")
     arms: list[Arm] = []
     for a in arm_tables:
-        a.expect("name", "description", "dose", "events", "covariates", "dor_efficacy")
+        a.expect("name", "description", "dose", "events", "covariates", "dor_efficacy", "covariate_changes")
         arm = _read_arm(a, None, ctx)
         a.done()
         if arm.name in [x.name for x in arms]:
@@ -554,7 +565,8 @@ def _read_population(root: _Table, ctx: _Context) -> PopulationSpec:
     p = root.table("population", None)
     if p is None:
         return PopulationSpec()
-    p.expect("n", "seed", "omega", "omega_sources", "correlation", "covariates")
+    p.expect("n", "seed", "omega", "omega_sources", "correlation", "covariates", "covariate_changes", "iov",
+             "iov_sources", "occasions_h")
     n = p.integer("n", 1, minimum=1, maximum=_MAX_SUBJECTS)
     seed = p.integer("seed", 0, minimum=0)
     omega: dict[str, float] | str = {}
@@ -610,8 +622,90 @@ def _read_population(root: _Table, ctx: _Context) -> PopulationSpec:
             _check_correlation(omega, corr)
     cov_t = p.table("covariates", None)
     cov = Covariates() if cov_t is None else _read_covariates(cov_t)
+    changes = _read_covariate_changes(p, ctx) if p.has("covariate_changes") else ()
+    iov = _read_sd_table(p, "iov", "iov_sources", ctx, "between-occasion variability")
+    occasions = ()
+    if p.has("occasions_h"):
+        occasions = p.numbers("occasions_h", minimum=0.0, unit="h")
+        for i, x in enumerate(occasions):
+            key = f"{p.key('occasions_h')}[{i}]"
+            if x <= 0:
+                raise PharmsimError(f"{key} must be a time > 0 h (occasion 0 starts at 0 h; list when each later "
+                                    f"occasion starts); got {x:g}")
+            if i and x <= occasions[i - 1]:
+                raise PharmsimError(f"{key} = {x:g} h must come after {p.key('occasions_h')}[{i - 1}] = "
+                                    f"{occasions[i - 1]:g} h (strictly increasing)")
+    if occasions and not iov:
+        raise PharmsimError(f"{p.key('occasions_h')} is given but [population.iov] is not: occasions only matter with "
+                            "between-occasion variability")
     p.done()
-    return PopulationSpec(n=n, seed=seed, omega=omega, correlation=corr, covariates=cov)
+    return PopulationSpec(n=n, seed=seed, omega=omega, correlation=corr, covariates=cov, covariate_changes=changes,
+                          iov=iov, occasions_h=occasions)
+
+
+def _read_sd_table(p: _Table, name: str, sources_name: str, ctx: _Context, what: str) -> dict[str, float]:
+    """``{PK parameter: SD of log}`` of ``[population.<name>]``, every entry with a source in
+    ``[population.<sources_name>]``."""
+    table = p.table(name, None)
+    src_t = p.table(sources_name, None)
+    sources = {}
+    for k, (key, value) in ({} if src_t is None else _flatten(src_t)).items():
+        if not isinstance(value, str):
+            raise PharmsimError(f"{key} must be text naming the source of that value; got {_show(value)}")
+        sources[k] = value
+    out = {}
+    for k, (key, value) in ({} if table is None else _flatten(table)).items():
+        if k not in ctx.pk_parameters:
+            raise PharmsimError(f"{key} is not a PK parameter (value {_show(value)}); expected a name such as "
+                                f"'MG.CL_L_per_h'{suggest(k, ctx.pk_parameters)}")
+        out[k] = _number(key, value, minimum=0.0, unit="SD of log")
+        if not sources.get(k, "").strip():
+            raise PharmsimError(f"{key} = {_show(value)} has no source: every {what} value needs one, e.g. "
+                                f"[population.{sources_name}] \"{k}\" = \"Smith 2020, Table 2\"")
+    for k in sources:
+        if k not in out:
+            raise PharmsimError(f"population.{sources_name}.{k} names no [population.{name}] entry"
+                                f"{suggest(k, list(out))}")
+    return out
+
+
+def _read_covariate_changes(parent: _Table, ctx: _Context) -> tuple[CovariateChange, ...]:
+    """``[[<parent>.covariate_changes]]``: each with time_h and the covariates it changes, sorted by time."""
+    raw = parent.data.get("covariate_changes")
+    if isinstance(raw, list) and not raw:
+        parent.taken.append("covariate_changes")
+        return ()
+    out: list[CovariateChange] = []
+    for c in parent.tables("covariate_changes"):
+        c.expect("time_h", "body_weight_kg", "cyp3a4_inhibitor", "hepatic_impairment")
+        t = c.number("time_h", unit="h")
+        if t <= 0:
+            raise PharmsimError(f"{c.key('time_h')} must be a time > 0 h (the values from 0 h are the covariates' "
+                                f"own); got {t:g}")
+        if t > ctx.t_end_h:
+            raise PharmsimError(f"{c.key('time_h')} = {t:g} h is after the end of the simulation (time.end_h = "
+                                f"{ctx.t_end_h:g} h); expected a change time <= time.end_h")
+        if out and t <= out[-1].time_h:
+            raise PharmsimError(f"{c.key('time_h')} = {t:g} h must come after the previous change "
+                                f"({out[-1].time_h:g} h): list the changes in time order, one per time")
+        kw = {}
+        if "body_weight_kg" in c.data:
+            w = c.number("body_weight_kg", minimum=0.0, strict=True, unit="kg")
+            lo, hi = WEIGHT_RANGE_KG
+            if not lo <= w <= hi:
+                raise PharmsimError(f"{c.key('body_weight_kg')} must be an adult body weight in [{lo:g}, {hi:g}] kg; "
+                                    f"got {w:g}")
+            kw["body_weight_kg"] = w
+        if "cyp3a4_inhibitor" in c.data:
+            kw["cyp3a4_inhibitor"] = c.string("cyp3a4_inhibitor", choices=CYP3A4_LEVELS)
+        if "hepatic_impairment" in c.data:
+            kw["hepatic_impairment"] = c.string("hepatic_impairment", choices=HEPATIC_LEVELS)
+        if not kw:
+            raise PharmsimError(f"{c.path} changes nothing; expected time_h and at least one of body_weight_kg, "
+                                "cyp3a4_inhibitor, hepatic_impairment")
+        c.done()
+        out.append(CovariateChange(time_h=t, **kw))
+    return tuple(out)
 
 
 def _check_correlation(omega, corr) -> None:

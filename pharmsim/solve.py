@@ -35,6 +35,12 @@ several threads (``workers``; numpy releases the GIL in its array loops); the re
 either beyond round-off. Before solving, the size of the outputs and of the mesh is estimated and a run
 over the stated limits is refused with the knob to turn.
 
+Parameters that change during the run (a :class:`pharmsim.schedule.ParameterSchedule`: time-varying covariates,
+inter-occasion variability, per-record values) split every path at the change times: each period is solved with
+its own parameters from the whole state at the end of the period before (PK amounts, effect sites, binding
+occupancies, tolerance and enzyme states), the change times are nodes of the mesh, and each dose takes the
+parameters (F, lag, modelled rate or duration) of the period of its record time.
+
 Adding a path: give it a name in :data:`PATHS`, a predicate in :func:`_choose_path` and a function that
 fills the output arrays from ``(_Plan, chunk)``; keep the contract that the output times are nodes, that
 every dose time is a breakpoint, and that results agree with the ``ode`` path (the reference) in the tests.
@@ -60,6 +66,7 @@ from .linear import Inputs, MeshStates, iter_linear, iter_linear_steps, solve_li
 from .model import Model
 from .pk import PKModel
 from .result import Result, Series
+from .schedule import ParameterSchedule, schedule_of
 from .tolerance import ToleranceStepper, desensitising_stimulus
 from .validate import PharmsimError, require_count, require_finite, require_names, require_number, suggest
 
@@ -203,8 +210,12 @@ class _Subjects:
         self.population = None
         self.table: dict[str, np.ndarray] = {}
         sizes = {model.pk.n_subjects, doses.n_subjects}
+        bare_schedule = None
         if population is None:
             pass
+        elif isinstance(population, ParameterSchedule):
+            bare_schedule = population
+            sizes.add(population.n)
         elif hasattr(population, "parameters") and hasattr(population, "n") and not isinstance(population, Mapping):
             self.population = population
             sizes.add(int(population.n))
@@ -216,15 +227,26 @@ class _Subjects:
             raise PharmsimError(f"the number of subjects differs between the model's parameters, the doses and the "
                                 f"population: {sorted(sizes)}")
         self.n = sizes.pop() if sizes else 1
+        if bare_schedule is not None:          # a schedule alone: on the model's values (no random effects)
+            from .population import Population
 
-    def pk_for(self, idx: np.ndarray) -> PKModel:
-        """The PK model of the subjects ``idx`` ((n,) parameter arrays where they differ)."""
+            self.population = Population(n=self.n, schedule=bare_schedule)
+        self.schedule = schedule_of(self.population)
+        self.starts = np.zeros(1) if self.schedule is None else self.schedule.starts_h
+
+    def pk_for(self, idx: np.ndarray, period: int = 0) -> PKModel:
+        """The PK model of the subjects ``idx`` ((n,) parameter arrays where they differ) in ``period`` of the
+        schedule."""
         pk = self.pk.subset(idx) if self.pk.n_subjects > 1 else self.pk
         if self.population is not None:
-            return pk.with_parameters(self.population.parameters(pk, subjects=idx, strict=False))
+            return pk.with_parameters(self.population.parameters(pk, subjects=idx, strict=False, period=period))
         if self.table:
             return pk.with_parameters({k: v[idx] for k, v in self.table.items()})
         return pk
+
+    def pks_for(self, idx: np.ndarray, periods: int = 1) -> tuple[PKModel, ...]:
+        """The PK models of the subjects ``idx`` in the first ``periods`` periods."""
+        return tuple(self.pk_for(idx, k) for k in range(periods))
 
     def lag_model(self) -> PKModel:
         """A PK model whose event timing parameters are per subject when they differ (for grouping subjects by
@@ -241,8 +263,17 @@ class _Subjects:
             return self.pk.subset(np.arange(1)) if self.pk.n_subjects > 1 else self.pk
         return pk
 
-    def timing(self):
-        """``(event states, (M, 2, E) rows of [lag; duration])``: M = 1 when every subject shares them, else N."""
+    def timing(self, starts=None):
+        """``(event states, (M, 2, E) rows of [lag; duration])``: M = 1 when every subject shares them, else N.
+        With period ``starts`` (h) each event's timing comes from the period of its record time."""
+        if starts is not None and len(starts) > 1:
+            pks = self.pks_for(np.arange(self.n), len(starts))
+            per_subject = any(p.n_subjects > 1 for p in pks) or (self.doses.amount_nmol.ndim == 2
+                                                                  and np.any(self.doses.rate_nmol_per_h != 0))
+            m = self.n if per_subject else 1
+            pks = tuple(p.subset(np.arange(m)) if p.n_subjects > m else p for p in pks)
+            state, _, lag, dur = _scheduled_events(pks, starts, self.doses, self.amounts_for(np.arange(m)))
+            return state, np.stack([lag, dur], axis=1)
         pk = self.lag_model()
         per_subject = pk.n_subjects > 1 or (self.doses.amount_nmol.ndim == 2
                                             and np.any(self.doses.rate_nmol_per_h != 0))
@@ -263,8 +294,11 @@ class _Subjects:
         idx = np.arange(self.n)
         out = {}
         if self.population is not None or self.table or self.pk.n_subjects > 1:
-            pk = self.pk_for(idx) if self.n <= 200_000 else self.pk_for(idx[:200_000])
-            out.update({k: np.asarray(v) for k, v in pk.parameters.items() if np.ndim(v) == 1 and np.ptp(v) > 0})
+            sub = idx[:_VARYING_CAP]
+            for k in range(len(self.starts)):
+                pk = self.pk_for(sub, k)
+                out.update({(name if k == 0 else f"{name} (period {k})"): np.asarray(v)
+                            for name, v in pk.parameters.items() if np.ndim(v) == 1 and np.ptp(v) > 0})
         a = self.doses.amount_nmol
         if a.ndim == 2:
             for c in dict.fromkeys(self.doses.compound):
@@ -273,6 +307,10 @@ class _Subjects:
                 if np.ptp(tot) > 0:
                     out[f"dose {c}"] = tot
         return out
+
+
+#: At most this many subjects' parameters are gathered to choose the mesh's pilot subjects (memory bound).
+_VARYING_CAP = 200_000
 
 
 def _parameter_table(table, pk: PKModel) -> dict[str, np.ndarray]:
@@ -327,6 +365,134 @@ def _events(pk: PKModel, doses: Doses, n: int):
         F[:, e] = np.broadcast_to(f if np.isnan(doses.F[e]) else doses.F[e], (n,))
         lag[:, e] = np.broadcast_to(tl if np.isnan(doses.lag_h[e]) else doses.lag_h[e], (n,))
     return state, F, lag
+
+
+def _event_period(starts, doses: Doses) -> np.ndarray:
+    """(E,) the period (of the ``starts``) in which each event's record time falls."""
+    return np.searchsorted(np.asarray(starts)[1:], doses.time_h, side="right")
+
+
+def _scheduled_events(pks, starts, doses: Doses, amounts: np.ndarray):
+    """Per-event state, F, lag and duration (n, E) with each event's parameters taken from the model ``pks[k]``
+    of the period of its record time."""
+    n = amounts.shape[0]
+    state, F, lag = _events(pks[0], doses, n)
+    dur = _events_mod.event_durations(pks[0], doses, amounts, F) if len(pks) == 1 else np.zeros_like(F)
+    if len(pks) == 1:
+        return state, F, lag, dur
+    per = _event_period(starts, doses)
+    for k, pk in enumerate(pks):
+        cols = np.nonzero(per == k)[0]
+        if cols.size == 0:
+            continue
+        d = doses.select(cols)
+        _, Fk, lk = _events(pk, d, n)
+        F[:, cols], lag[:, cols] = Fk, lk
+        dur[:, cols] = _events_mod.event_durations(pk, d, amounts[:, cols], Fk)
+    return state, F, lag, dur
+
+
+def _scheduled_inputs(doses: Doses, state, amounts, pks, starts, lag_row, t_end) -> Inputs:
+    """:func:`_inputs` with each event's F (and steady state) from the model of the period of its record time."""
+    n = amounts.shape[0]
+    if len(pks) == 1:
+        _, F, _ = _events(pks[0], doses, n)
+        return _inputs(doses, state, amounts, F, lag_row, t_end, pks[0])
+    per = _event_period(starts, doses)
+    lag_row = np.asarray(lag_row, dtype=float)
+    parts = []
+    for k, pk in enumerate(pks):
+        cols = np.nonzero(per == k)[0]
+        if cols.size == 0:
+            continue
+        d = doses.select(cols)
+        _, F, _ = _events(pk, d, n)
+        parts.append(_inputs(d, state[cols], amounts[:, cols], F, lag_row[..., cols], t_end, pk))
+    return _join_inputs(parts, n)
+
+
+def _join_inputs(parts, n: int) -> Inputs:
+    if not parts:
+        return Inputs()
+
+    def cat(name, amounts=False):
+        vals = [getattr(p, name) for p in parts]
+        if amounts:
+            vals = [np.broadcast_to(v, (n, v.shape[-1])) for v in vals]
+            return np.concatenate(vals, axis=-1)
+        return np.concatenate(vals)
+
+    return Inputs(bolus_time_h=cat("bolus_time_h"), bolus_state=cat("bolus_state"),
+                  bolus_amount=cat("bolus_amount", True), infusion_start_h=cat("infusion_start_h"),
+                  infusion_end_h=cat("infusion_end_h"), infusion_state=cat("infusion_state"),
+                  infusion_rate=cat("infusion_rate", True))
+
+
+def _slice_inputs(inp: Inputs, a: float, b: float) -> Inputs:
+    """The inputs that act in ``[a, b)``: boluses at ``a <= t < b``, infusions clipped to the window."""
+    bk = (inp.bolus_time_h >= a) & (inp.bolus_time_h < b)
+    ik = (inp.infusion_start_h < b) & (inp.infusion_end_h > a)
+    return Inputs(bolus_time_h=inp.bolus_time_h[bk], bolus_state=inp.bolus_state[bk],
+                  bolus_amount=inp.bolus_amount[..., bk], infusion_start_h=np.maximum(inp.infusion_start_h[ik], a),
+                  infusion_end_h=np.minimum(inp.infusion_end_h[ik], b), infusion_state=inp.infusion_state[ik],
+                  infusion_rate=inp.infusion_rate[..., ik])
+
+
+def _period_bounds(starts, k: int) -> tuple[float, float]:
+    return float(starts[k]), (float(starts[k + 1]) if k + 1 < len(starts) else np.inf)
+
+
+class _PiecewiseMesh:
+    """:class:`~pharmsim.linear.MeshStates` chained over the periods of a schedule: each period's node states
+    marched from the state at the end of the period before."""
+
+    def __init__(self, pks, starts, nodes, inp: Inputs):
+        self.starts, self.parts = np.asarray(starts), []
+        x = None
+        for k, pk in enumerate(pks):
+            a, b = _period_bounds(starts, k)
+            nd = nodes[(nodes >= a) & (nodes <= b)]
+            ms = MeshStates(pk.matrix(), nd, _slice_inputs(inp, a, b), x0=x)
+            self.parts.append(ms)
+            if np.isfinite(b):
+                x = ms.at([b])[:, 0, :]
+
+    def at(self, times, observe=None) -> np.ndarray:
+        times = np.asarray(times, dtype=float)
+        seg = np.searchsorted(self.starts[1:], times, side="right")
+        out = None
+        for k in np.unique(seg):
+            sel = seg == k
+            part = self.parts[int(k)].at(times[sel], observe)
+            if out is None:
+                out = np.empty((part.shape[0], times.size, part.shape[2]))
+            out[:, sel] = part
+        return out
+
+
+def _chained_steps(pks, starts, nodes, inp: Inputs, rows, inside_rows):
+    """The :func:`~pharmsim.linear.iter_linear_steps` stream across the periods of a schedule: each period on its
+    nodes with its matrix, started from the whole state at the end of the period before; at a change time the
+    stages of the step before it and the state after that node's boluses (right-continuous)."""
+    carry, pending = None, None
+    last_k = len(pks) - 1
+    for k, pk in enumerate(pks):
+        a, b = _period_bounds(starts, k)
+        nd = nodes[(nodes >= a) & (nodes <= b)]
+        it = iter_linear_steps(pk.matrix(), nd, _RADAU_INNER, _slice_inputs(inp, a, b), x0=carry,
+                               observe_inside=inside_rows, observe=None)
+        _, x = next(it)
+        yield pending, x[rows]
+        last = None
+        for inside, x in it:
+            if last is not None:
+                yield last[0], last[1][rows]
+            last = (inside, x)
+        if k == last_k:
+            if last is not None:
+                yield last[0], last[1][rows]
+        else:
+            pending, carry = last[0], last[1].T.copy()
 
 
 def _inputs(doses: Doses, state, amounts, F, lag_row, t_end=None, pk: PKModel | None = None) -> Inputs:
@@ -391,19 +557,22 @@ def _breakpoints(inp: Inputs) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ ODE PK
-def _ode_states(pk: PKModel, times: np.ndarray, inp: Inputs, rows, rtol: float = 1e-8, atol: float = 1e-9):
+def _ode_states(pk, times: np.ndarray, inp: Inputs, rows, rtol: float = 1e-8, atol: float = 1e-9, starts=None):
     """States ``rows`` at sorted ``times`` for every subject of ``pk`` by LSODA between events:
-    (len(rows), T, n) with saturable terms (:meth:`PKModel.nonlinear_terms`)."""
+    (len(rows), T, n) with saturable terms (:meth:`PKModel.nonlinear_terms`). ``pk`` may be a sequence of
+    models, one per period of a schedule starting at ``starts`` (h): the state is carried across each change."""
     from scipy.integrate import solve_ivp
 
-    N = pk.n_subjects
-    A = np.broadcast_to(pk.matrix(), (N, len(pk.states), len(pk.states)))
-    n = A.shape[-1]
-    nonlinear = pk.nonlinear_rhs()
+    pks = (pk,) if isinstance(pk, PKModel) else tuple(pk)
+    starts = np.zeros(1) if starts is None else np.asarray(starts, dtype=float)
+    N = max(max(p.n_subjects for p in pks), inp.n_subjects)
+    n = len(pks[0].states)
+    mats = [np.broadcast_to(p.matrix(), (N, n, n)) for p in pks]
+    nonlinears = [p.nonlinear_rhs() for p in pks]
     bolus_amount = np.broadcast_to(inp.bolus_amount, (N, inp.bolus_time_h.size))
     inf_rate = np.broadcast_to(inp.infusion_rate, (N, inp.infusion_start_h.size))
 
-    def rhs(_t, y, r):
+    def rhs(_t, y, r, A, nonlinear):
         x = y.reshape(N, n)
         dx = np.einsum("nij,nj->ni", A, x) + r
         if nonlinear is not None:
@@ -411,7 +580,8 @@ def _ode_states(pk: PKModel, times: np.ndarray, inp: Inputs, rows, rtol: float =
         return dx.reshape(-1)
 
     x = np.zeros((N, n))
-    events = np.unique(np.concatenate([[0.0], inp.bolus_time_h, inp.infusion_start_h, inp.infusion_end_h]))
+    events = np.unique(np.concatenate([[0.0], inp.bolus_time_h, inp.infusion_start_h, inp.infusion_end_h,
+                                       starts[1:]]))
     out = np.empty((len(rows), times.size, N))
     k, now = 0, 0.0
     segments = list(events[events > 0]) + [max(times[-1], 0.0) + 1.0]
@@ -431,24 +601,26 @@ def _ode_states(pk: PKModel, times: np.ndarray, inp: Inputs, rows, rtol: float =
         later = want[want > now]
         t_stop = float(b)
         if later.size or k < times.size:
-            sol = solve_ivp(rhs, (now, t_stop), x.reshape(-1), method="LSODA", args=(r,), rtol=rtol, atol=atol,
+            piece = int(np.searchsorted(starts, now, side="right")) - 1
+            args = (r, mats[piece], nonlinears[piece])
+            sol = solve_ivp(rhs, (now, t_stop), x.reshape(-1), method="LSODA", args=args, rtol=rtol, atol=atol,
                             t_eval=later if later.size else None)
             if not sol.success:
                 raise PharmsimError(f"the ODE solver failed between {now} h and {t_stop} h: {sol.message}")
             for j in range(later.size):
                 out[:, k] = sol.y[:, j].reshape(N, n)[:, rows].T
                 k += 1
-            x = sol.y[:, -1].reshape(N, n).copy() if sol.t[-1] == t_stop else _advance(sol, t_stop, rhs, r, N, n)
+            x = sol.y[:, -1].reshape(N, n).copy() if sol.t[-1] == t_stop else _advance(sol, t_stop, rhs, args, N, n)
         now = t_stop
         if k >= times.size:
             break
     return out
 
 
-def _advance(sol, t_stop, rhs, r, N, n):
+def _advance(sol, t_stop, rhs, args, N, n):
     from scipy.integrate import solve_ivp
 
-    s = solve_ivp(rhs, (sol.t[-1], t_stop), sol.y[:, -1], method="LSODA", args=(r,), rtol=1e-8, atol=1e-9)
+    s = solve_ivp(rhs, (sol.t[-1], t_stop), sol.y[:, -1], method="LSODA", args=args, rtol=1e-8, atol=1e-9)
     return s.y[:, -1].reshape(N, n).copy()
 
 
@@ -475,6 +647,7 @@ class _Work:
     keep: np.ndarray | None = None   # nodes that are output times
     lig_u: tuple = ()                # union of compounds bound at the computed receptors
     notes: list = field(default_factory=list)
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(1))   # period starts (h) up to the last output
 
 
 def _ligand_arrays(model: Model, plan: _Plan):
@@ -498,10 +671,12 @@ def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, 
         :meth:`pharmsim.products.Product.doses`, added with ``+``); amounts may be per subject (N, E).
     t_h : (T,) array
         Output times (h), strictly increasing, >= 0 (the simulation starts at 0 h with nothing in the body).
-    population : Population, DataFrame or mapping, optional
+    population : Population, ParameterSchedule, DataFrame or mapping, optional
         Per-subject PK parameters: a :class:`pharmsim.population.Population` (random effects and covariates
-        applied to the model's typical values), or a table of per-subject values joined by parameter name
-        (columns such as ``'MG.CL_L_per_h'``; mrgsolve's ``idata``).
+        applied to the model's typical values, and with its ``schedule`` covariates that change during the run
+        and inter-occasion variability), a :class:`pharmsim.schedule.ParameterSchedule` alone (parameter values
+        or covariates that change at given times, on the model's typical values), or a table of per-subject
+        values joined by parameter name (columns such as ``'MG.CL_L_per_h'``; mrgsolve's ``idata``).
     outputs : None, str, sequence of str or Outputs
         What to keep (default everything the model produces): quantities among :data:`OUTPUT_QUANTITIES`,
         optionally restricted to compounds, receptors and endpoints. Parts nobody asked for are not computed.
@@ -600,9 +775,20 @@ def _simulate_plain(model, doses, t_h, *, population, outputs, rtol, atol, chunk
     notes = list(model.notes)
     notes.append(f"engine path: {work.path}" + (f" ({work.nodes.size} integration nodes)" if work.nodes is not None
                                                 else " (exact PK at the output times)"))
+    notes += _schedule_notes(work)
     series = tuple(Series(quantity=s.quantity, compound=s.compound, receptor=s.receptor, endpoint=s.endpoint,
                           unit=s.unit, values=work.out[:, j, :].T) for j, s in enumerate(work.plan.series))
     return Result(t_h=t, series=series, notes=tuple(dict.fromkeys(notes)))
+
+
+def _schedule_notes(work: _Work) -> list[str]:
+    if work.subjects.schedule is None:
+        return []
+    ch = work.starts[1:]
+    if not ch.size:
+        return ["parameter schedule: no change before the last output time"]
+    return [f"parameter schedule: parameters change at {', '.join(f'{x:g}' for x in ch)} h (piecewise constant, "
+            "last value carried forward; the state is carried across each change)"]
 
 
 def series_label(spec) -> str:
@@ -614,12 +800,12 @@ def series_label(spec) -> str:
 class _ChunkSubjects:
     """The subjects of one chunk as plain arrays (what a remote worker receives instead of the population)."""
 
-    pk: PKModel
+    pks: tuple
     amounts: np.ndarray
     doses: Doses
 
-    def pk_for(self, idx):
-        return self.pk
+    def pks_for(self, idx, periods: int = 1):
+        return self.pks[:periods]
 
     def amounts_for(self, idx):
         return self.amounts
@@ -677,7 +863,8 @@ def _simulate_summaries(model, doses, t_h, population, outputs, rtol, atol, chun
             light = _replace(work, subjects=None, out=None)
 
             def submit(idx, light=light, lag_row=lag_row):
-                sub = _ChunkSubjects(work.subjects.pk_for(idx), work.subjects.amounts_for(idx), work.subjects.doses)
+                sub = _ChunkSubjects(work.subjects.pks_for(idx, work.starts.size), work.subjects.amounts_for(idx),
+                                     work.subjects.doses)
                 return scheduler.submit(_remote_chunk, (_replace(light, subjects=sub), idx, lag_row, state, acc,
                                                         int(idx[0])), pure=False)
 
@@ -782,11 +969,18 @@ def _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, wor
     plan = _plan(model, _as_outputs(outputs))
     subjects = _Subjects(model, doses, population)
     if strict and subjects.population is not None:
-        missing = [k for k in subjects.population.omega if k not in model.pk.parameter_info]
+        names = list(subjects.population.omega) + list(getattr(subjects.population, "iov", {}))
+        missing = [k for k in dict.fromkeys(names) if k not in model.pk.parameter_info]
         if missing:
             raise PharmsimError(f"the population varies {missing}, which are not parameters of the model"
                                 f"{suggest(missing[0], model.pk.parameter_info)}; pass strict=False to apply only "
                                 "the parameters the model has")
+    if subjects.schedule is not None:
+        known = {**model.pk._optional_info(), **model.pk.parameter_info}
+        for k in subjects.schedule.values:
+            if k not in known:
+                raise PharmsimError(f"the parameter schedule sets {k!r}, which is not a PK parameter of the model"
+                                    f"{suggest(k, known)}; parameters: {list(model.pk.parameter_info)}")
     N = subjects.n
     chunk = min(N, 20_000) if chunk_size is None else _count("chunk_size", chunk_size, 1)
     need_mb = N * t.size * len(plan.series) * 8 / 2**20
@@ -797,8 +991,9 @@ def _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, wor
             "(outputs=...), fewer output times or subjects, or raise max_output_mb")
     path = _choose_path(model, plan)
     out = np.empty((t.size, len(plan.series), N)) if allocate else None
-    work = _Work(model, plan, subjects, t, out, path, lig_u=_ligand_arrays(model, plan))
-    state, lag_all = subjects.timing()
+    starts = subjects.starts[subjects.starts <= t[-1]]
+    work = _Work(model, plan, subjects, t, out, path, lig_u=_ligand_arrays(model, plan), starts=starts)
+    state, lag_all = subjects.timing(starts if starts.size > 1 else None)
     # subjects with identical lag times and infusion durations share event times and one mesh
     if lag_all.shape[0] == 1:
         groups = [(np.arange(N), lag_all[0])]
@@ -822,9 +1017,9 @@ def _mesh_estimate(work: _Work, members, lag_row, state, max_nodes):
     model, t, subj = work.model, work.t, work.subjects
     grid = np.unique(np.concatenate([[0.0], t]))
     t_end = float(t[-1])
-    pk1 = subj.pk_for(members[:1])
-    _, F, _ = _events(pk1, subj.doses, 1)
-    breaks = _breakpoints(_inputs(subj.doses, state, subj.amounts_for(members[:1]), F, lag_row, t_end, pk1))
+    pks1 = subj.pks_for(members[:1], work.starts.size)
+    inp1 = _scheduled_inputs(subj.doses, state, subj.amounts_for(members[:1]), pks1, work.starts, lag_row, t_end)
+    breaks = np.unique(np.concatenate([_breakpoints(inp1), work.starts[1:]]))
     h = model.max_step_h
     base = np.unique(np.concatenate([grid, breaks[breaks <= t_end]]))
     estimate = float(np.sum(np.ceil(np.diff(base) / h))) + 1      # a float: 1e300 h must not build a huge int
@@ -849,22 +1044,32 @@ def _mesh(work: _Work, members, lag_row, state, rtol, atol, max_nodes) -> np.nda
     nodes = _binding.make_nodes(grid, breaks, h, max_nodes=max_nodes)
     if not plan.kinetic:
         return nodes
-    pilot_local = _pilot({k: v[members] for k, v in subj.varying().items()} if subj.n > 1 else {}, members.size)
-    pilot = members[pilot_local]
-    pk_p = subj.pk_for(pilot)
-    _, F_p, _ = _events(pk_p, subj.doses, pilot.size)
-    inp = _inputs(subj.doses, state, subj.amounts_for(pilot), F_p, lag_row, t_end, pk_p)
+    var = subj.varying() if subj.n > 1 else {}
+    # pilots are chosen among the subjects whose varying values were gathered (the first _VARYING_CAP, to
+    # bound memory in very large populations)
+    n_var = min((v.shape[0] for v in var.values()), default=subj.n)
+    cand = members[members < n_var]
+    if cand.size:
+        pilot = cand[_pilot({k: v[cand] for k, v in var.items()}, cand.size)]
+    else:  # a lag group wholly beyond the gathered subjects: its first member pilots
+        pilot = members[:1]
+    pks_p = subj.pks_for(pilot, work.starts.size)
+    pk_p = pks_p[0]
+    inp = _scheduled_inputs(subj.doses, state, subj.amounts_for(pilot), pks_p, work.starts, lag_row, t_end)
     eff_rows = [pk_p.effect_states()[c] for c in work.lig_u]
     kon, koff = _kinetic_rates(model, plan, work.lig_u)          # (L_u, R_k)
     R = len(plan.kinetic)
     linear = model.pk.is_linear
-    mesh_states = MeshStates(pk_p.matrix(), nodes, inp) if linear else None
+    if linear:
+        mesh_states = (MeshStates(pk_p.matrix(), nodes, inp) if len(pks_p) == 1
+                       else _PiecewiseMesh(pks_p, work.starts, nodes, inp))
 
     def ce_fn(times):
         if linear:      # exact, from the node states of the base mesh (few distinct offsets inside steps)
             ce = mesh_states.at(times, observe=eff_rows)                         # (n_p, T, L_u)
         else:
-            ce = np.moveaxis(_ode_states(pk_p, np.asarray(times), inp, eff_rows), 0, -1).transpose(1, 0, 2)
+            ce = np.moveaxis(_ode_states(pks_p, np.asarray(times), inp, eff_rows, starts=work.starts), 0,
+                             -1).transpose(1, 0, 2)
         return np.maximum(ce, 0.0)
 
     nodes = _binding.adapt_nodes(nodes, ce_fn, kon.T, koff.T, breakpoints_h=breaks, max_step_h=h, rtol=rtol,
@@ -890,40 +1095,67 @@ def _kinetic_rates(model: Model, plan: _Plan, lig_u) -> tuple[np.ndarray, np.nda
 def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | None = None, amounts=None,
                out: np.ndarray | None = None) -> None:
     """Fill the outputs of the subjects ``idx``: ``work.out[:, :, idx]``, or the block ``out`` (T, S, n) of a
-    chunk (summaries, remote workers), with that chunk's PK model ``pk`` and dose amounts when given."""
+    chunk (summaries, remote workers), with that chunk's PK model ``pk`` (or one per period) and dose amounts when
+    given."""
     model, plan, t = work.model, work.plan, work.t
-    pk = work.subjects.pk_for(idx) if pk is None else pk
+    starts = work.starts
+    if pk is None:
+        pks = work.subjects.pks_for(idx, starts.size)
+    else:
+        pks = (pk,) if isinstance(pk, PKModel) else tuple(pk)
+    pk = pks[0]
     amounts = work.subjects.amounts_for(idx) if amounts is None else amounts
-    _, F, _ = _events(pk, work.subjects.doses, idx.size)
-    inp = _inputs(work.subjects.doses, state, amounts, F, lag_row, float(t[-1]), pk)
+    inp = _scheduled_inputs(work.subjects.doses, state, amounts, pks, starts, lag_row, float(t[-1]))
     n = idx.size
-    p = {k: np.broadcast_to(v, (n,)) for k, v in pk.parameters.items()}
     central = pk.central_states()
     effect = pk.effect_states()
     conc_c = list(plan.conc_compounds)
     eff_c = list(plan.effect_compounds)
     rows = [central[c] for c in conc_c] + [effect[c] for c in eff_c]
-    inv_V = np.stack([1.0 / p[f"{c}.V_L"] for c in conc_c]) if conc_c else np.zeros((0, n))
+
+    def inv_volumes(pk_k):
+        p = {k: np.broadcast_to(v, (n,)) for k, v in pk_k.parameters.items()}
+        return np.stack([1.0 / p[f"{c}.V_L"] for c in conc_c]) if conc_c else np.zeros((0, n))
+
+    inv_V = [inv_volumes(p) for p in pks]
     mw = {c: model.pk.compound(c).molar_mass_g_per_mol for c in conc_c}
-    writer = _Writer(work, idx if out is None else np.arange(idx.size), conc_c, eff_c, inv_V, mw,
+    writer = _Writer(work, idx if out is None else np.arange(idx.size), conc_c, eff_c, inv_V[0], mw,
                      work.out if out is None else out)
     if work.path == "exact-at-outputs":
-        for k, (_, x) in enumerate(iter_linear(pk.matrix(), t, inp, observe=rows)):
-            writer.node(k, x)
+        if len(pks) == 1:
+            for k, (_, x) in enumerate(iter_linear(pk.matrix(), t, inp, observe=rows)):
+                writer.node(k, x)
+            return
+        row, carry = 0, None
+        for k, pk_k in enumerate(pks):              # each period from the whole state at the end of the one before
+            a, b = _period_bounds(starts, k)
+            sel = t[(t >= a) & (t < b)]
+            times = np.append(sel, b) if np.isfinite(b) else sel
+            writer.inv_V = inv_V[k]
+            for j, (_, x) in enumerate(iter_linear(pk_k.matrix(), times, _slice_inputs(inp, a, b), x0=carry,
+                                                   t_start_h=a)):
+                if j < sel.size:
+                    writer.node(row, x[rows])
+                    row += 1
+                else:
+                    carry = x.T.copy()
         return
     nodes = work.nodes
     lig_u = work.lig_u
     eff_pos = {c: len(conc_c) + i for i, c in enumerate(eff_c)}
     lu_rows = [eff_pos[c] for c in lig_u]
-    if work.path == "streaming":
-        inside_rows = [effect[c] for c in lig_u] if plan.kinetic else None
-        steps = iter_linear_steps(pk.matrix(), nodes, _RADAU_INNER, inp, observe_inside=inside_rows or [rows[0]],
-                                  observe=rows)
+    inside = ([effect[c] for c in lig_u] if plan.kinetic else None) or [rows[0]]
+    if work.path == "streaming" and len(pks) == 1:
+        steps = iter_linear_steps(pk.matrix(), nodes, _RADAU_INNER, inp, observe_inside=inside, observe=rows)
+    elif work.path == "streaming":
+        steps = _chained_steps(pks, starts, nodes, inp, rows, inside)
     else:
-        steps = _ode_steps(pk, nodes, inp, rows, [effect[c] for c in lig_u] if plan.kinetic else [rows[0]])
+        steps = _ode_steps(pks, nodes, inp, rows, inside, starts)
+    node_period = np.searchsorted(starts[1:], nodes, side="right")
     row = 0
     if not plan.kinetic:
         for k, (_, x) in enumerate(steps):
+            writer.inv_V = inv_V[node_period[k]]
             writer.stream_node(k, x, None, row if work.keep[k] else None, nodes)
             row += bool(work.keep[k])
         return
@@ -941,16 +1173,17 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | No
     binder = _binding.iter_kinetic_occupancy(nodes, ce_stream(), kon[:, :, None], koff[:, :, None])
     for k, (_, B) in enumerate(binder):                                        # B: (L_u, R_k, n)
         x = pending.pop(0)
+        writer.inv_V = inv_V[node_period[k]]
         writer.stream_node(k, x, B, row if work.keep[k] else None, nodes)
         row += bool(work.keep[k])
 
 
-def _ode_steps(pk: PKModel, nodes, inp: Inputs, rows, inside_rows):
+def _ode_steps(pk, nodes, inp: Inputs, rows, inside_rows, starts=None):
     """The ``iter_linear_steps`` stream from the ODE solution (nonlinear PK): states at the nodes and the
-    effect-site rows at the inner Radau stages."""
+    effect-site rows at the inner Radau stages (``pk`` one model, or one per period starting at ``starts``)."""
     times = _binding.stage_times(nodes)
     allrows = list(rows) + list(inside_rows)
-    st = _ode_states(pk, times, inp, allrows)                                  # (rows, 3(T-1)+1, n)
+    st = _ode_states(pk, times, inp, allrows, starts=starts)                                  # (rows, 3(T-1)+1, n)
     node_x = st[:len(rows)]
     ins = st[len(rows):]
     yield None, node_x[:, 0]

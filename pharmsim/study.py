@@ -32,6 +32,8 @@ from .model import Model, build_model
 from .pk import parameter_table as pk_parameter_table
 from .population import _MAX_SUBJECTS, Covariates, Population
 from .result import Result
+from .schedule import CovariateChange, ParameterSchedule
+from .schedule import _as_change as _as_covariate_change
 from .solve import Outputs, simulate
 from .validate import (
     PharmsimError,
@@ -64,6 +66,9 @@ class Arm:
         Replace the study population's covariates for this arm (same random effects).
     dor_efficacy : str, optional
         Replace the study's DOR efficacy source for this arm.
+    covariate_changes : sequence of CovariateChange, optional
+        Replace the population's covariate changes for this arm (``()``: none; e.g. a CYP3A4 inhibitor started
+        on day 5 in one arm only).
     """
 
     name: str
@@ -72,6 +77,7 @@ class Arm:
     dose_labels: tuple[str, ...] = ()
     covariates: Covariates | None = None
     dor_efficacy: str | None = None
+    covariate_changes: tuple | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.strip():
@@ -80,6 +86,19 @@ class Arm:
             got = "Doses with no events" if isinstance(self.doses, Doses) else type(self.doses).__name__
             raise PharmsimError(f"arm {self.name!r} needs doses (a non-empty pharmsim Doses); got {got}")
         object.__setattr__(self, "dose_labels", tuple(self.dose_labels))
+        if self.covariate_changes is not None:
+            object.__setattr__(self, "covariate_changes", _changes(f"arm {self.name!r} covariate_changes",
+                                                                   self.covariate_changes))
+
+
+def _changes(name: str, value) -> tuple[CovariateChange, ...]:
+    if isinstance(value, (CovariateChange, Mapping)):
+        value = (value,)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise PharmsimError(f"{name} must be a sequence of CovariateChange; got {type(value).__name__}")
+    out = tuple(_as_covariate_change(i, c) for i, c in enumerate(value))
+    ParameterSchedule.from_changes(out)                 # sorted, one per time
+    return out
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,10 @@ class PopulationSpec:
     ``omega = "library"`` takes the published variability of every PK parameter the study's models have
     (:meth:`pharmsim.catalog.Catalog.default_omega`, data/variability.csv, each value with its source; see
     :meth:`Study.variability`); a mapping gives your own.
+
+    Covariates may change during the run (``covariate_changes``, :class:`pharmsim.schedule.CovariateChange`,
+    last value carried forward) and random effects between occasions (``iov``: SD of log of kappa per PK
+    parameter; ``occasions_h``: when each occasion after the first starts); :mod:`pharmsim.schedule`.
     """
 
     n: int = 1
@@ -97,6 +120,9 @@ class PopulationSpec:
     omega: Mapping[str, float] = field(default_factory=dict)
     correlation: Mapping[tuple[str, str], float] = field(default_factory=dict)
     covariates: Covariates = field(default_factory=Covariates)
+    covariate_changes: tuple = ()
+    iov: Mapping[str, float] = field(default_factory=dict)
+    occasions_h: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "n", require_count("population n (number of subjects)", self.n, minimum=1,
@@ -115,18 +141,39 @@ class PopulationSpec:
         if not isinstance(self.omega, str):
             object.__setattr__(self, "omega", MappingProxyType(dict(self.omega)))
         object.__setattr__(self, "correlation", MappingProxyType(dict(self.correlation)))
+        object.__setattr__(self, "covariate_changes", _changes("population covariate_changes",
+                                                               self.covariate_changes))
+        if not isinstance(self.iov, Mapping):
+            raise PharmsimError(f"population iov must be a mapping {{parameter: SD of log}}; got "
+                                f"{type(self.iov).__name__}")
+        for k, v in self.iov.items():
+            require_number(f"population iov[{k!r}] (SD of log)", v, minimum=0)
+        object.__setattr__(self, "iov", MappingProxyType(dict(self.iov)))
+        occ = np.atleast_1d(require_finite("population occasions_h", self.occasions_h, "h")).astype(float)
+        ParameterSchedule.from_changes((), occasions_h=occ)        # > 0, strictly increasing
+        object.__setattr__(self, "occasions_h", tuple(float(x) for x in occ))
 
-    def draw(self, covariates: Covariates | None = None, library=None) -> Population | None:
-        """The population (same seed, same random effects) with ``covariates`` (default this spec's)."""
+    def schedule(self, covariate_changes=None) -> ParameterSchedule | None:
+        """The parameter schedule of the covariate changes (default this spec's) and occasions; None without."""
+        changes = self.covariate_changes if covariate_changes is None else covariate_changes
+        if not changes and not self.occasions_h:
+            return None
+        return ParameterSchedule.from_changes(changes, occasions_h=self.occasions_h)
+
+    def draw(self, covariates: Covariates | None = None, library=None,
+             covariate_changes=None) -> Population | None:
+        """The population (same seed, same random effects) with ``covariates`` and ``covariate_changes``
+        (default this spec's)."""
         cov = self.covariates if covariates is None else covariates
         if isinstance(self.omega, str):
             raise PharmsimError("omega = 'library' is resolved against the study's models: use Study.populations()")
-        if self.n == 1 and not self.omega and cov == Covariates():
+        sched = self.schedule(covariate_changes)
+        if self.n == 1 and not self.omega and cov == Covariates() and sched is None and not self.iov:
             return None
         corr = {f"{a},{b}": r for (a, b), r in self.correlation.items()} or None
         lib = catalog(library).library
         return Population(n=self.n, omega=dict(self.omega), correlation=corr, covariates=cov, rng=self.seed,
-                          library=lib)
+                          library=lib, schedule=sched, iov=dict(self.iov))
 
 
 @dataclass(frozen=True)
@@ -273,19 +320,20 @@ class Study:
         spec = self.population
         if isinstance(spec.omega, str):
             spec = replace(spec, omega=self.variability(models)[0])
-        return {a.name: spec.draw(a.covariates, self.library) for a in self.arms}
+        return {a.name: spec.draw(a.covariates, self.library, a.covariate_changes) for a in self.arms}
 
     def variability_notes(self) -> tuple[str, ...]:
         """The variability choice in words (for the report and the terminal)."""
+        extra = _schedule_notes(self)
         if self.population.n == 1:
-            return ()
+            return extra
         omega, src = self.variability()
         if not omega:
             return (f"population of {self.population.n}: no between-subject variability (omega empty): the subjects "
                     "differ only by covariates",)
         what = "published (data/variability.csv)" if isinstance(self.population.omega, str) else "given"
         return (f"population of {self.population.n}, seed {self.population.seed}: {what} between-subject variability "
-                "(SD of log) " + "; ".join(f"{k} {w:.3g} ({src[k]})" for k, w in omega.items()),)
+                "(SD of log) " + "; ".join(f"{k} {w:.3g} ({src[k]})" for k, w in omega.items()),) + extra
 
     def check(self) -> dict:
         """Every semantic check that :func:`run_study` makes, short of solving: models build, doses fit the
@@ -390,9 +438,41 @@ class StudyResult:
         return _concat(_with_arm(p.table(), a) for a, p in self.populations.items() if p is not None)
 
 
+def _schedule_notes(study: Study) -> tuple[str, ...]:
+    """The covariate changes and inter-occasion variability in words."""
+    spec, out = study.population, []
+
+    def one(c):
+        parts = []
+        for k, v in c.changed().items():
+            shown = v if isinstance(v, str) else ("per subject" if np.ndim(v) else f"{float(v):g}")
+            parts.append(f"{k} = {shown}")
+        return f"from {c.time_h:g} h " + ", ".join(parts)
+
+    def changes_text(changes):
+        return "; ".join(one(c) for c in changes)
+
+    if spec.covariate_changes:
+        out.append(f"covariate changes (last value carried forward): {changes_text(spec.covariate_changes)}")
+    for a in study.arms:
+        if a.covariate_changes is not None:
+            out.append(f"arm {a.name!r} covariate changes: {changes_text(a.covariate_changes) or 'none'}")
+    if spec.iov:
+        occ = ", ".join(f"{x:g}" for x in spec.occasions_h) or "none (one occasion)"
+        out.append("inter-occasion variability (SD of log) " + "; ".join(f"{k} {w:.3g}" for k, w in spec.iov.items())
+                   + f"; new occasions start at {occ} h")
+    return tuple(out)
+
+
 def _check_population_names(study: Study, models: Mapping[str, Model]) -> None:
-    """Every omega name must be a PK parameter of at least one arm's model (a typo is never ignored)."""
+    """Every omega and iov name must be a PK parameter of at least one arm's model (a typo is never ignored)."""
     known = {k for m in models.values() for k in m.pk.parameter_info}
+    for k in study.population.iov:
+        if k not in known:
+            from .validate import suggest
+
+            raise PharmsimError(f"population.iov names {k!r}, which is a parameter of no arm's model"
+                                f"{suggest(k, known)}")
     if isinstance(study.population.omega, str):
         return
     for k in study.population.omega:

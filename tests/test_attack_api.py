@@ -544,6 +544,7 @@ def test_bad_value_gives_a_clear_error_or_a_correct_result(cname, slot, bname):
 
 #: modules whose public names are attacked by their owners' tests, not here (other issues, written meanwhile)
 ATTACKED_ELSEWHERE = {
+    "pharmsim.schedule": "parameter schedules: time-varying covariates and IOV (tests/test_schedule.py)",
     "pharmsim.fit": "fitting (tests/test_fit.py)",
     "pharmsim.sbml": "SBML/Antimony export (tests/test_sbml.py)",
     "pharmsim.sensitivity": "sensitivity analysis (tests/test_sensitivity.py)",

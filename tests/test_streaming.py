@@ -105,3 +105,17 @@ def test_bad_streaming_arguments_are_named(case):
         ps.simulate(m, d, T, population=pop, scheduler=object())
     with pytest.raises(ps.PharmsimError, match=r"streamed summaries would hold about .*max_output_mb"):
         ps.simulate(m, d, T, population=pop, summaries=SPEC, chunk_size=1200, max_output_mb=1.0)
+
+
+def test_populations_larger_than_the_pilot_cap_stream(case, monkeypatch):
+    """Past the cap on subjects gathered to choose the mesh's pilots (200,000 in use; 500 here), the streamed
+    summaries still equal the in-memory result (regression: an IndexError at N = 10^6)."""
+    import pharmsim.solve as solve_mod
+
+    m, d, pop = case
+    monkeypatch.setattr(solve_mod, "_VARYING_CAP", 500)
+    full = ps.simulate(m, d, T, population=pop)
+    s = ps.simulate(m, d, T, population=pop, summaries=SPEC, chunk_size=300)
+    for ser in full.series:
+        np.testing.assert_allclose(s.get(series_label(ser), "mean"), ser.values.mean(axis=0), rtol=1e-12,
+                                   atol=1e-14 * (np.abs(ser.values).max() + 1e-300))
