@@ -60,6 +60,7 @@ from .validate import (
     PharmsimError,
     require_count,
     require_finite,
+    require_instance,
     require_nonnegative,
     require_number,
     require_positive,
@@ -105,6 +106,31 @@ def _to_nmol(name: str, amount, unit: str, compound: str, library, molar_mass_g_
     amount = require_nonnegative(name, amount, unit)
     cid, factor = _nmol_factor(unit, compound, library, molar_mass_g_per_mol)
     return cid, amount * factor
+
+
+#: What a dose's route may be; which names exist is the model's to say (:meth:`pharmsim.pk.PKModel.dose_targets`,
+#: checked when the doses are simulated).
+_ROUTE_KINDS = "a compartment such as 'central' or 'peripheral'"
+
+
+def _require_route(route, compound: str | None = None, library=None, name: str = "route") -> str:
+    """``route`` if it is a non-empty string; otherwise an error naming ``name``, the value and the choices (the
+    library's routes of ``compound`` when a library is given)."""
+    if isinstance(route, str) and route.strip():
+        return route
+    choices = "'iv', a route of the model such as 'oral'"
+    if library is not None and compound is not None:
+        try:
+            from .catalog import catalog  # noqa: PLC0415  (catalog builds on the library, not on dosing)
+
+            routes = catalog(library).routes(compound)
+        except PharmsimError:
+            routes = ()
+        if routes:
+            choices = f"'iv', a route of {compound} ({', '.join(map(repr, routes))})"
+    expected = f"a non-empty string naming where the dose goes: {choices}, or {_ROUTE_KINDS}"
+    require_instance(name, route, str, expected)
+    raise PharmsimError(f"{name} must be {expected}; got {route!r}")
 
 
 def _empty_f():
@@ -170,7 +196,7 @@ class Doses:
         s(self, "time_h", t)
         E = t.size
         s(self, "compound", tuple(str(c) for c in self.compound))
-        s(self, "route", tuple(str(r) for r in self.route))
+        s(self, "route", tuple(str(_require_route(r, name=f"route[{i}]")) for i, r in enumerate(self.route)))
         a = np.atleast_1d(require_nonnegative("amount_nmol", self.amount_nmol, "nmol"))
         s(self, "amount_nmol", a)
         d = np.atleast_1d(require_nonnegative("duration_h", self.duration_h, "h"))
@@ -188,16 +214,16 @@ class Doses:
         bad = (rate < 0) & ~np.isin(rate, (MODELLED_RATE, MODELLED_DURATION))
         if bad.any():
             raise PharmsimError(f"rate_nmol_per_h must be >= 0 nmol/h, or -1 (modelled rate) or -2 (modelled "
-                                f"duration); got {rate[bad][0]!r} at time_h = {t[bad][0]!r} h")
+                                f"duration); got {rate[bad][0]:g} at time_h = {t[bad][0]:g} h")
         both = (rate > 0) & (d > 0)
         if both.any():
             i = int(np.argmax(both))
-            raise PharmsimError(f"the infusion at time_h = {t[i]!r} h gives both rate_nmol_per_h ({rate[i]!r}) and "
-                                f"duration_h ({d[i]!r} h); give one (NONMEM's RATE or DUR)")
+            raise PharmsimError(f"the infusion at time_h = {t[i]:g} h gives both rate_nmol_per_h ({rate[i]:g}) and "
+                                f"duration_h ({d[i]:g} h); give one (NONMEM's RATE or DUR)")
         s(self, "rate_nmol_per_h", rate)
         ss = _per_event("ss", self.ss, E, 0)
         if not np.all(np.isin(ss, (0, 1, 2))):
-            raise PharmsimError(f"ss must be 0, 1 or 2 for every event; got {ss[~np.isin(ss, (0, 1, 2))][0]!r}")
+            raise PharmsimError(f"ss must be 0, 1 or 2 for every event; got {ss[~np.isin(ss, (0, 1, 2))][0]:g}")
         s(self, "ss", ss.astype(int))
         ii = require_nonnegative("ii_h", _per_event("ii_h", self.ii_h, E, 0.0), "h")
         s(self, "ii_h", ii)
@@ -206,19 +232,19 @@ class Doses:
         need_ii = (self.ss > 0) & (ii <= 0) & ~constant
         if need_ii.any():
             i = int(np.argmax(need_ii))
-            raise PharmsimError(f"the steady-state dose (ss = {int(self.ss[i])}) at time_h = {t[i]!r} h needs "
-                                f"ii_h > 0 h (the dosing interval); got {ii[i]!r}")
+            raise PharmsimError(f"the steady-state dose (ss = {int(self.ss[i])}) at time_h = {t[i]:g} h needs "
+                                f"ii_h > 0 h (the dosing interval); got {ii[i]:g}")
         open_ended = constant & (self.ss == 0)
         if open_ended.any() and E:
             i = int(np.argmax(open_ended))
-            raise PharmsimError(f"the infusion at time_h = {t[i]!r} h has a rate but no amount; a constant infusion "
+            raise PharmsimError(f"the infusion at time_h = {t[i]:g} h has a rate but no amount; a constant infusion "
                                 "needs ss = 1 or 2 and ii_h = 0 (NONMEM's steady-state infusion)")
         for name in ("F", "lag_h"):
             v = _per_event(name, getattr(self, name), E, np.nan)
             bad = ~np.isnan(v) & ~(np.isfinite(v) & (v >= 0))
             if bad.any():
                 raise PharmsimError(f"{name} must be a finite number >= 0 (or NaN: the model's) for every dose; "
-                                    f"got {v[bad][0]!r}")
+                                    f"got {v[bad][0]:g}")
             s(self, name, v)
         r = np.atleast_1d(require_finite("reset_h", self.reset_h, "h")).reshape(-1)
         s(self, "reset_h", np.unique(r))
@@ -363,7 +389,19 @@ def dose(compound: str, amount, time_h: float = 0.0, *, unit: str = "mg", route:
 
     mg -> nmol: ``n = m * 1e6 / M``. Overlapping infusions add up (superposition).
     """
-    cid, amt = _to_nmol("amount", amount, unit, compound, library, molar_mass_g_per_mol)
+    return _dose("amount", compound, amount, time_h, unit=unit, route=route, duration_h=duration_h,
+                 rate_per_h=rate_per_h, ss=ss, ii_h=ii_h, addl=addl, F=F, lag_h=lag_h, library=library,
+                 molar_mass_g_per_mol=molar_mass_g_per_mol)
+
+
+def _dose(amount_name: str, compound: str, amount, time_h, *, unit, route, duration_h, rate_per_h, ss, ii_h, addl, F,
+          lag_h, library, molar_mass_g_per_mol) -> Doses:
+    """:func:`dose`, its amount checked under the caller's parameter name ``amount_name``."""
+    cid, amt = _to_nmol(amount_name, amount, unit, compound, library, molar_mass_g_per_mol)
+    if amt.ndim > 1 or amt.size == 0:
+        raise PharmsimError(f"{amount_name} must be one number or a non-empty 1-D array (one amount per subject) "
+                            f"in {unit}; got " + ("an empty array" if amt.size == 0 else f"shape {amt.shape}"))
+    _require_route(route, cid, library)
     t = require_number("time_h", time_h, "h")
     dur = require_number("duration_h", duration_h, "h", minimum=0)
     rate = 0.0
@@ -377,8 +415,7 @@ def dose(compound: str, amount, time_h: float = 0.0, *, unit: str = "mg", route:
     ss, ii, addl, f, lag = _dose_options(ss, ii_h, addl, F, lag_h, rate, 1)
     times = t + ii * np.arange(addl + 1)
     E = times.size
-    amt = np.atleast_1d(amt)
-    amounts = np.repeat(amt[:, None], E, axis=1) if np.ndim(amount) == 1 else np.full(E, float(amt[0]))
+    amounts = np.repeat(amt[:, None], E, axis=1) if amt.ndim == 1 else np.full(E, float(amt))
     return Doses(time_h=times, compound=(cid,) * E, route=(route,) * E, amount_nmol=amounts,
                  duration_h=np.full(E, dur), rate_nmol_per_h=np.full(E, rate), ss=[ss] + [0] * (E - 1),
                  ii_h=np.full(E, ii), F=np.full(E, f), lag_h=np.full(E, lag))
@@ -394,11 +431,13 @@ def dose_list(compound: str, times_h: Sequence[float], amounts: Sequence[float] 
     if times.size > MAX_EVENTS:
         raise PharmsimError(f"times_h gives {times.size:,} doses; at most {MAX_EVENTS:,} (for a long regimen at "
                             "steady state use dose(..., ss=1, ii_h=...))")
-    amts = np.broadcast_to(np.atleast_1d(require_nonnegative("amounts", amounts, unit)), times.shape) \
-        if np.ndim(amounts) <= 1 and np.size(amounts) in (1, times.size) else None
-    if amts is None:
-        raise PharmsimError(f"amounts must be one number or one per time ({times.size}); got {amounts!r}")
+    given = require_nonnegative("amounts", amounts, unit)
+    if given.ndim > 1 or given.size not in (1, times.size):
+        raise PharmsimError(f"amounts must be one number or one per time ({times.size}) in {unit}; got "
+                            + ("an empty array" if given.size == 0 else f"shape {given.shape}"))
+    amts = np.broadcast_to(np.atleast_1d(given), times.shape)
     cid, nmol = _to_nmol("amounts", amts, unit, compound, library, molar_mass_g_per_mol)
+    _require_route(route, cid, library)
     dur = require_number("duration_h", duration_h, "h", minimum=0)
     _, _, _, f, lag = _dose_options(0, 0.0, 0, F, lag_h, 0.0, times.size)
     return Doses(time_h=times, compound=(cid,) * times.size, route=(route,) * times.size,
@@ -420,9 +459,9 @@ def regimen(compound: str, dose_amount, interval_h: float, n_doses: int, *, star
                       hint=f"pharmsim expands a regimen into explicit events (at most {MAX_EVENTS:,}); for a long "
                            "regimen at steady state use ss=1")
     start = require_number("start_h", start_h, "h")
-    return dose(compound, dose_amount, start, unit=unit, route=route, duration_h=duration_h, rate_per_h=rate_per_h,
-                ss=ss, ii_h=tau, addl=n - 1, F=F, lag_h=lag_h, library=library,
-                molar_mass_g_per_mol=molar_mass_g_per_mol)
+    return _dose("dose_amount", compound, dose_amount, start, unit=unit, route=route, duration_h=duration_h,
+                 rate_per_h=rate_per_h, ss=ss, ii_h=tau, addl=n - 1, F=F, lag_h=lag_h, library=library,
+                 molar_mass_g_per_mol=molar_mass_g_per_mol)
 
 
 def infusion(compound: str, rate_per_h, start_h: float, duration_h: float | None, *, unit: str = "mg",

@@ -72,7 +72,8 @@ import numpy as np
 import pandas as pd
 
 from .dosing import MAX_EVENTS, MODELLED_DURATION, MODELLED_RATE, Doses, _nmol_factor
-from .validate import PharmsimError, require_choice, require_count, require_number
+from .pk import PKModel
+from .validate import PharmsimError, require_choice, require_count, require_instance, require_number
 from .validate import suggest as _suggest
 
 __all__ = ["ADDL_ORDERS", "EventTable", "cmt_map_of", "from_doses", "read_event_table"]
@@ -105,7 +106,7 @@ def event_durations(pk, doses: Doses, amounts: np.ndarray, F: np.ndarray) -> np.
             bad = (R <= 0) & (bio[:, e] > 0)
             if bad.any():
                 raise PharmsimError(
-                    f"the dose of {c} by {route!r} at {doses.time_h[e]!r} h has RATE = -1 (modelled rate) but the "
+                    f"the dose of {c} by {route!r} at {doses.time_h[e]:g} h has RATE = -1 (modelled rate) but the "
                     f"model's rate {c}.{_param_route(pk, c, route)}.R_nmol_per_h is 0; set it "
                     "(PKModel.with_parameters) or give the rate on the record")
             dur[:, e] = np.where(bio[:, e] > 0, bio[:, e] / np.where(R > 0, R, 1.0), 0.0)
@@ -116,7 +117,7 @@ def event_durations(pk, doses: Doses, amounts: np.ndarray, F: np.ndarray) -> np.
             bad = (D <= 0) & (bio[:, e] > 0)
             if bad.any():
                 raise PharmsimError(
-                    f"the dose of {c} by {route!r} at {doses.time_h[e]!r} h has RATE = -2 (modelled duration) but "
+                    f"the dose of {c} by {route!r} at {doses.time_h[e]:g} h has RATE = -2 (modelled duration) but "
                     f"the model's duration {c}.{_param_route(pk, c, route)}.D_h is 0 and the record gives no DUR; set "
                     "one of them")
             dur[:, e] = np.where(bio[:, e] > 0, D, 0.0)
@@ -196,7 +197,7 @@ def steady_state_inputs(A, state, t0, lag, dur, bio_amount, rate, ss, ii, keep):
                 phi = G[:, :, s] * r[:, None]
             k_star = math.floor((L + D) / tau) + 1
             if k_star > MAX_EVENTS:
-                raise PharmsimError(f"the steady-state dose at {t_start!r} h has lag + duration {L + D:g} h, "
+                raise PharmsimError(f"the steady-state dose at {t_start:g} h has lag + duration {L + D:g} h, "
                                     f"{k_star:,} dosing intervals of {tau:g} h; at most {MAX_EVENTS:,}")
             delta = k_star * tau - L - D
             E_tau = np.broadcast_to(mats(tau)[0], (N, n, n))[:, kidx[:, None], kidx[None, :]]
@@ -405,7 +406,9 @@ def cmt_map_of(model) -> dict[int, tuple[str, str]]:
     """The model's amount compartments numbered from 1 in state order (as mrgsolve and rxode2 number them):
     ``{CMT: (compound, route or compartment)}``; a route's first state is the route (its F and lag apply),
     the central compartment is ``'iv'``."""
-    pk = getattr(model, "pk", model)
+    pk = model if isinstance(model, PKModel) else getattr(model, "pk", None)
+    if not isinstance(pk, PKModel):
+        require_instance("model", model, PKModel, "a pharmsim Model (pharmsim.build_model(...)) or PKModel")
     out, k = {}, 1
     for c in pk.compounds:
         first = {}
@@ -420,10 +423,22 @@ def cmt_map_of(model) -> dict[int, tuple[str, str]]:
     return out
 
 
+def _cell(value) -> str:
+    """A cell as the user wrote it: text quoted, numbers as plain floats (``-10.0``, never ``np.float64(-10.0)``)."""
+    if isinstance(value, str) or value is None:
+        return repr(value)
+    try:
+        return repr(float(value))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def _row_err(col, row, value, expected, unit=""):
-    shown = value if isinstance(value, str) else (float(value) if np.ndim(value) == 0 else value)
+    """An error naming the column, the row (0-based, as read; in a CSV file it is line ``row + 2``, the header
+    being line 1), the value as written and what was expected."""
     u = f" {unit}" if unit else ""
-    return PharmsimError(f"event table column {col!r}, row {row}: got {shown!r}{u}; expected {expected}")
+    return PharmsimError(f"event table column {col!r}, row {row}: got {_cell(value)}{u}; expected {expected} "
+                         f"(row {row} is line {row + 2} of the CSV file, counting the header as line 1)")
 
 
 def _read_frame(table) -> pd.DataFrame:
@@ -905,10 +920,11 @@ def read_event_table(table, cmt_map, *, amount_unit: str = "mg", library=None,
     Raises
     ------
     PharmsimError
-        A missing column, a non-numeric value, a non-numeric ID, EVID outside 0-4, SS outside 0-2, SS or ADDL
-        without II > 0, a negative AMT/DUR/II/ADDL, RATE below 0 other than -1/-2, RATE and DUR together, TIME
-        decreasing within an individual, an unknown CMT, an ADDL over ``max_doses``. The message names the
-        column, the row (0-based, in file order), the value in the table's own units and what was expected.
+        A missing column, no records, a non-numeric value, a non-numeric ID, EVID outside 0-4, SS outside 0-2,
+        SS or ADDL without II > 0, a negative AMT/DUR/II/ADDL, RATE below 0 other than -1/-2, RATE and DUR
+        together, TIME decreasing within an individual, an unknown CMT, an ADDL over ``max_doses``. The message
+        names the column, the row (0-based, in file order) and its line in a CSV file, the value in the table's own
+        units and what was expected.
     """
     require_choice("addl_order", addl_order, ADDL_ORDERS)
     max_doses = require_count("max_doses", max_doses, minimum=1, maximum=10_000_000)
@@ -923,6 +939,9 @@ def read_event_table(table, cmt_map, *, amount_unit: str = "mg", library=None,
     if missing:
         raise PharmsimError(f"event table is missing column(s) {missing}; required {list(required)} (and EVID, or "
                             f"MDV), optional RATE, DUR, II, ADDL, SS; got columns {list(df.columns)}")
+    if len(df) == 0:
+        raise PharmsimError(f"event table has no records (only a header: columns {list(df.columns)}); expected at "
+                            "least one record (a dose, EVID 1, or an observation, EVID 0)")
     rec = df.copy()
     ids = rec["ID"]
     id_num = pd.to_numeric(ids.astype(str).str.strip(), errors="coerce")
@@ -1003,7 +1022,7 @@ def read_event_table(table, cmt_map, *, amount_unit: str = "mg", library=None,
     if back.any():
         r = int(np.argmax(back))
         raise _row_err("TIME", r, t[r], f"times non-decreasing within ID {_show_id(idv[r])} (the previous row has "
-                       f"TIME {t[r - 1]!r}); start a new ID for a new period", "h")
+                       f"TIME {float(t[r - 1])!r}); start a new ID for a new period", "h")
     # compartments and amounts
     cmts = {}
     for k in cmt_map:

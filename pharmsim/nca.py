@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .validate import PharmsimError, require_finite, require_nonnegative, require_positive
+from .validate import PharmsimError, require_finite, require_number, require_positive
 
 __all__ = ["NCAResult", "nca", "nca_table", "auc_interval", "accumulation_ratio_predicted",
            "accumulation_ratio_observed"]
@@ -84,21 +84,34 @@ class NCAResult:
                              "unit": [_UNITS[k].format(c=self.unit) for k in values]})
 
 
-def _check_profile(t_h, conc):
-    t = require_finite("t_h", t_h, "h")
-    c = require_finite("conc", conc)
+def _check_profile(t_h, conc, t_name: str = "t_h", c_name: str = "conc"):
+    """``(t, c)`` float arrays of one profile, checked under the caller's parameter names."""
+    t = require_finite(t_name, t_h, "h")
+    c = require_finite(c_name, conc)
     if t.ndim != 1 or c.shape != t.shape:
-        raise PharmsimError(f"t_h and conc must be 1-D arrays of one length; got shapes {t.shape} and {c.shape}")
+        raise PharmsimError(f"{t_name} and {c_name} must be 1-D arrays of one length; got shapes {t.shape} and "
+                            f"{c.shape}")
     if t.size < 3:
-        raise PharmsimError(f"NCA needs at least 3 time points; got {t.size}")
+        raise PharmsimError(f"NCA needs at least 3 time points ({t_name}); got {t.size}")
     d = np.diff(t)
     if (d <= 0).any():
         i = int(np.argmax(d <= 0))
-        raise PharmsimError(f"t_h must be strictly increasing; t_h[{i + 1}] = {t[i + 1]} follows t_h[{i}] = {t[i]}")
+        raise PharmsimError(f"{t_name} must be strictly increasing; {t_name}[{i + 1}] = {t[i + 1]:g} follows "
+                            f"{t_name}[{i}] = {t[i]:g}")
     if (c < 0).any():
         i = int(np.argmax(c < 0))
-        raise PharmsimError(f"conc must be >= 0; conc[{i}] = {c[i]} at t = {t[i]} h")
+        raise PharmsimError(f"{c_name} must be >= 0; {c_name}[{i}] = {c[i]:g} at t = {t[i]:g} h")
     return t, c
+
+
+def _interval_auc(t, c, start: float, end: float) -> float | None:
+    """AUC of the checked profile ``(t, c)`` from ``start`` to ``end`` (both sampling times), or None when
+    they are not (the caller says so, naming its own parameters)."""
+    sel = (t >= start - 1e-12) & (t <= end + 1e-12)
+    ts = t[sel]
+    if ts.size < 2 or abs(ts[0] - start) > 1e-9 or abs(ts[-1] - end) > 1e-9:
+        return None
+    return _auc_linlog(ts, c[sel])
 
 
 def _auc_linlog(t, c) -> float:
@@ -115,11 +128,15 @@ def _auc_linlog(t, c) -> float:
 def auc_interval(t_h, conc, start_h: float, end_h: float) -> float:
     """AUC from ``start_h`` to ``end_h`` (both sampling times of the profile), linear-up/log-down."""
     t, c = _check_profile(t_h, conc)
-    sel = (t >= start_h - 1e-12) & (t <= end_h + 1e-12)
-    ts = t[sel]
-    if ts.size < 2 or abs(ts[0] - start_h) > 1e-9 or abs(ts[-1] - end_h) > 1e-9:
-        raise PharmsimError(f"auc_interval needs samples at start_h = {start_h} h and end_h = {end_h} h")
-    return _auc_linlog(ts, c[sel])
+    start = require_number("start_h", start_h, "h")
+    end = require_number("end_h", end_h, "h")
+    if end <= start:
+        raise PharmsimError(f"end_h must be after start_h = {start:g} h; got {end:g} h")
+    auc = _interval_auc(t, c, start, end)
+    if auc is None:
+        raise PharmsimError(f"auc_interval needs samples at start_h = {start:g} h and end_h = {end:g} h (times of "
+                            f"t_h, which runs from {t[0]:g} to {t[-1]:g} h)")
+    return auc
 
 
 def _lambda_z(t, c, i_max, include_tmax: bool = False):
@@ -174,10 +191,10 @@ def nca(t_h, conc, *, lloq: float = 0.0, unit: str = "nM", include_tmax: bool = 
     NCAResult
     """
     t, c = _check_profile(t_h, conc)
-    lloq = float(require_nonnegative("lloq", lloq, unit))
+    lloq = require_number("lloq", lloq, unit, minimum=0)
     if not isinstance(include_tmax, (bool, np.bool_)):
         raise PharmsimError(f"include_tmax must be True or False; got {include_tmax!r}")
-    t0 = float(require_finite("dose_time_h", dose_time_h, "h"))
+    t0 = require_number("dose_time_h", dose_time_h, "h")
     if t0 != 0.0:
         after = t >= t0 - 1e-12
         if after.sum() < 3:
@@ -185,10 +202,13 @@ def nca(t_h, conc, *, lloq: float = 0.0, unit: str = "nM", include_tmax: bool = 
                                 f"got "
                                 f"{int(after.sum())}")
         t, c = t[after] - t0, c[after]
-    auc_tau = np.nan
+    auc_tau = tau = np.nan
     if tau_h is not None:
-        tau = float(require_positive("tau_h", tau_h, "h"))
-        auc_tau = auc_interval(t, c, 0.0, tau)
+        tau = require_number("tau_h", tau_h, "h", minimum=0, strict=True)
+        auc_tau = _interval_auc(t, c, 0.0, tau)
+        if auc_tau is None:
+            raise PharmsimError(f"tau_h = {tau:g} h needs a sample at dose_time_h + tau_h = {t0 + tau:g} h (AUCtau "
+                                f"is the AUC over one dosing interval); t_h runs to {t[-1] + t0:g} h")
     q = c >= lloq if lloq > 0 else c > 0
     if not q.any():
         raise PharmsimError(f"no concentration is quantifiable (all < lloq = {lloq} {unit} or zero)")
@@ -213,7 +233,7 @@ def nca(t_h, conc, *, lloq: float = 0.0, unit: str = "nM", include_tmax: bool = 
         if flag:
             note = (note + "; " if note else "") + f"AUC0-inf extrapolated by {pct:.1f} % (> 20 %): sample longer"
         if tau_h is not None:
-            acc = 1.0 / (1.0 - np.exp(-lam * float(tau_h)))
+            acc = 1.0 / (1.0 - np.exp(-lam * tau))
     else:
         auc_inf = pct = thalf = np.nan
     return NCAResult(Cmax=float(c[i_max]), Tmax=float(t[i_max]), Clast=clast, tlast=tlast, AUC0_t=auc,
@@ -247,10 +267,17 @@ def accumulation_ratio_observed(t_first_h, conc_first, t_ss_h, conc_ss, tau_h: f
     later (last sample, before the next dose). Pass the two intervals as separate arrays so that the
     jump of the next dose is not inside either interval.
     """
-    tau = float(require_positive("tau_h", tau_h, "h"))
-    t1 = np.atleast_1d(require_finite("t_first_h", t_first_h, "h"))
-    t2 = np.atleast_1d(require_finite("t_ss_h", t_ss_h, "h"))
-    first = auc_interval(t1, conc_first, t1[0], t1[0] + tau)
-    if first <= 0:
+    tau = require_number("tau_h", tau_h, "h", minimum=0, strict=True)
+    aucs = []
+    for t_name, c_name, t_h, conc in (("t_first_h", "conc_first", t_first_h, conc_first),
+                                      ("t_ss_h", "conc_ss", t_ss_h, conc_ss)):
+        t, c = _check_profile(t_h, conc, t_name, c_name)
+        auc = _interval_auc(t, c, t[0], t[0] + tau)
+        if auc is None:
+            raise PharmsimError(f"tau_h = {tau:g} h needs a sample of {t_name} at its first time + tau_h = "
+                                f"{t[0] + tau:g} h (each profile covers one dosing interval); {t_name} runs from "
+                                f"{t[0]:g} to {t[-1]:g} h")
+        aucs.append(auc)
+    if aucs[0] <= 0:
         raise PharmsimError("the AUC over the first dosing interval is 0; no accumulation ratio")
-    return auc_interval(t2, conc_ss, t2[0], t2[0] + tau) / first
+    return aucs[1] / aucs[0]

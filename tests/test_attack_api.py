@@ -447,32 +447,9 @@ NOT_ATTACKED = {
 }
 
 # Cases whose fix belongs to another issue's module: (case, slot) -> (bad values, reason). xfail(strict=True).
-_DOSING = "pharmsim/dosing.py (issue 13): scalar arguments read with float(require_*(...)) fail on [] with a " \
-          "TypeError; use pharmsim.validate.require_number"
-_NCA = "pharmsim/nca.py (issue 13): scalar arguments read with float(require_*(...)) or used unchecked"
-KNOWN = {
-    ("dose", "route"): ({"nan", "inf", "-inf", "neg", "zero", "huge", "bool", "none", "obj", "ragged", "empty"},
-                        "pharmsim/dosing.py (issue 13): Doses turns any route into str(route) ('nan', 'None')"),
-    ("dose_list", "route"): ({"nan", "inf", "-inf", "neg", "zero", "huge", "bool", "none", "obj", "ragged",
-                              "empty"}, "pharmsim/dosing.py (issue 13): Doses turns any route into str(route)"),
-    ("regimen", "route"): ({"nan", "inf", "-inf", "neg", "zero", "huge", "bool", "none", "obj", "ragged", "empty"},
-                           "pharmsim/dosing.py (issue 13): Doses turns any route into str(route)"),
-    ("dose", "amount"): ({"empty"}, "pharmsim/dosing.py (issue 13): dose(amount=[]) makes a Doses for 0 subjects"),
-    ("dose_list", "amounts"): ({"ragged"}, "pharmsim/dosing.py (issue 13): np.ndim(amounts) raises ValueError on a "
-                                           "ragged list before any check"),
-    ("regimen", "dose_amount"): ({"nan", "inf", "-inf", "neg", "str", "bool", "none", "empty", "ragged", "obj"},
-                                 "pharmsim/dosing.py (issue 13): regimen's errors name 'amount' (dose_list's "
-                                 "parameter), not 'dose_amount'; dose_amount=[] is accepted"),
-    ("nca", "lloq"): ({"empty"}, _NCA),
-    ("nca_table", "lloq"): ({"empty"}, _NCA),
-    ("auc_interval", "start_h"): ({"str", "bool", "none", "empty", "ragged", "obj"}, _NCA),
-    ("auc_interval", "end_h"): ({"str", "bool", "none", "empty", "ragged", "obj"}, _NCA),
-    ("accumulation_ratio_observed", "t_first_h"): ({"empty"}, _NCA),
-    ("accumulation_ratio_observed", "tau_h"): ({"empty", "huge"}, _NCA + "; tau_h = 1e300 is reported as "
-                                                                             "auc_interval's end_h"),
-    ("cmt_map_of", "model"): (set(MUST_REFUSE["object"]), "pharmsim/events.py (issue 13): model is not type-checked "
-                                                          "(AttributeError)"),
-}
+# None at present: the dosing, NCA and event-table cases of issue 13 are fixed (route, amounts, dose_amount, lloq,
+# start_h/end_h, t_first_h, tau_h, cmt_map_of's model).
+KNOWN: dict[tuple[str, str], tuple[set, str]] = {}
 
 
 def _params():

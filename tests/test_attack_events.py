@@ -11,7 +11,7 @@ What must hold:
 - a valid table gives exactly the doses :func:`pharmsim.read_event_table` gives (a property over random
   tables), wherever the file lies.
 
-Cases whose fix belongs to ``pharmsim/dosing.py`` (issue 13) are marked ``xfail(strict=True)`` with the reason.
+Row errors name the row (0-based, as read) and its line in the CSV file (the header is line 1).
 """
 
 from __future__ import annotations
@@ -33,9 +33,6 @@ from pharmsim.validate import PharmsimError
 LIB = ps.load_library()
 MW_MORPHINE = LIB.compound("morphine").molar_mass_g_per_mol
 HEADER = "ID,TIME,AMT,EVID,CMT\n"
-DOSING_MESSAGES = ("pharmsim/events.py (issue 13): read_event_table's row errors give a 0-based row, not the CSV "
-                   "line a user sees (row 0 is line 2), and the TIME-order error shows a numpy repr "
-                   "('the previous row has TIME np.float64(2.0)')")
 
 
 def scenario(folder: Path, file: str, what: str = "morphine", extra: str = 'route = "iv"\n', end_h: float = 24.0,
@@ -122,7 +119,6 @@ def test_row_errors_show_the_value_as_written_with_its_unit(tmp_path):
     assert re.search(r"got -2(\.0)? g; expected", msg), msg
 
 
-@pytest.mark.xfail(strict=True, reason=DOSING_MESSAGES)
 def test_row_errors_name_the_csv_line_without_numpy_reprs(tmp_path):
     (tmp_path / "ev.csv").write_text(HEADER + "1,0,10,1,1\n1,1,-10,1,1\n")
     assert "line 3" in load_error(scenario(tmp_path, "ev.csv"))
@@ -136,11 +132,9 @@ def test_read_event_table_errors_carry_the_amount_unit():
         ps.read_event_table(df, {1: ("morphine", "iv")}, amount_unit="mg", library=LIB)
 
 
-@pytest.mark.xfail(strict=True, reason="pharmsim/events.py (issue 13): a table with a header and no rows raises "
-                                       "pandas' ValueError ('Length of values (0) does not match length of index')")
 def test_read_event_table_of_no_rows():
     df = pd.read_csv(io.StringIO(HEADER))
-    with pytest.raises(PharmsimError):
+    with pytest.raises(PharmsimError, match=r"event table has no records \(only a header"):
         ps.read_event_table(df, {1: ("morphine", "iv")}, library=LIB)
 
 
