@@ -62,7 +62,7 @@ import pandas as pd
 from . import binding as _binding
 from . import events as _events_mod
 from .dosing import Doses
-from .linear import Inputs, MeshStates, iter_linear, iter_linear_steps, solve_linear
+from .linear import Inputs, MeshStates, iter_linear, iter_linear_steps, solve_linear, step_matrix_bytes
 from .model import Model
 from .pk import PKModel
 from .result import Result, Series
@@ -757,6 +757,8 @@ def _simulate_plain(model, doses, t_h, *, population, outputs, rtol, atol, chunk
             work.nodes = _mesh(work, members, lag_row, state, opts["rtol"], opts["atol"], opts["max_nodes"])
             work.keep = np.zeros(work.nodes.size, dtype=bool)
             work.keep[_binding.node_index(work.nodes, t)] = True
+        if opts["auto_chunk"] and work.path == "streaming":
+            chunk = _chunk_for_memory(work, members, lag_row, state, workers, opts["chunk"])
         blocks = [members[i:i + chunk] for i in range(0, members.size, chunk)]
         if workers > 1 and len(blocks) < workers and members.size >= 2 * workers:
             blocks = [b for b in np.array_split(members, workers) if b.size]
@@ -1003,8 +1005,33 @@ def _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, wor
         group = np.asarray(group).reshape(-1)
         groups = [(np.nonzero(group == g)[0], lag_rows[g].reshape(2, -1)) for g in range(lag_rows.shape[0])]
     opts = {"chunk": chunk, "workers": workers, "rtol": rtol, "atol": atol, "max_nodes": max_nodes,
-            "output_mb": need_mb}
+            "output_mb": need_mb, "auto_chunk": chunk_size is None}
     return work, groups, state, opts
+
+
+#: Working memory (MiB) the streamed path may hold in per-subject step matrices at once, over all threads,
+#: besides the outputs: the default chunk of subjects is cut to stay within it (``chunk_size=`` overrides).
+_STEP_MATRIX_MB = 48.0
+
+
+def _chunk_for_memory(work: _Work, members, lag_row, state, workers: int, chunk: int) -> int:
+    """The default chunk of subjects, cut so that the per-subject step matrices of the chunks running at once
+    (one per thread) stay within :data:`_STEP_MATRIX_MB` (:func:`pharmsim.linear.step_matrix_bytes`); at least
+    1,000 subjects, so the per-step Python work stays small beside the array work."""
+    subj = work.subjects
+    if not (subj.population is not None or subj.table or subj.pk.n_subjects > 1):
+        return chunk                                           # one matrix per step length, shared by all
+    pk1 = subj.pks_for(members[:1], work.starts.size)
+    plan = work.plan
+    effect, central = pk1[0].effect_states(), pk1[0].central_states()
+    rows = [central[c] for c in plan.conc_compounds] + [effect[c] for c in plan.effect_compounds]
+    inside = [effect[c] for c in work.lig_u] if plan.kinetic else rows[:1]
+    inp = _scheduled_inputs(subj.doses, state, subj.amounts_for(members[:1]), pk1, work.starts, lag_row,
+                            float(work.t[-1]))
+    per = step_matrix_bytes(pk1[0].matrix(), work.nodes, _RADAU_INNER.size, inside, rows,
+                            inp.infusion_start_h.size > 0)
+    fit = int(_STEP_MATRIX_MB * 2**20 / max(per * max(workers, 1), 1.0))
+    return int(min(chunk, max(1_000, fit)))
 
 
 def _count(name: str, value, minimum: int) -> int:

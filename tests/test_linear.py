@@ -227,3 +227,39 @@ def test_mesh_states_match_solve_linear_by_both_evaluations():
     np.testing.assert_allclose(MeshStates(A, nodes, inf).at(t), solve_linear(A, t, inf), rtol=1e-11, atol=1e-12)
     with pytest.raises(PharmsimError, match="every dosing event time must be a node"):
         MeshStates(A, [0.0, 1.0], Inputs(bolus_time_h=[0.3], bolus_state=[0], bolus_amount=[1.0]))
+
+
+def test_states_nothing_observed_depends_on_are_left_out_and_change_nothing():
+    """A sink ('eliminated'), a state fed only by it and a second sink with a bolus and an infusion into them:
+    with the observed rows given, only the states those rows depend on are propagated (fewer step-matrix bytes)
+    and the observed values equal the full march to round-off, by both marching solvers."""
+    from pharmsim.binding import RADAU_C, stage_times
+    from pharmsim.linear import iter_linear, iter_linear_steps, step_matrix_bytes
+
+    rng = np.random.default_rng(8)
+    N = 5
+    A = np.zeros((N, 6, 6))
+    ka, k10, k12, k21 = (rng.uniform(0.3, 2.0, N) for _ in range(4))
+    A[:, 0, 0], A[:, 1, 0] = -ka, ka
+    A[:, 1, 1], A[:, 1, 2], A[:, 2, 1], A[:, 2, 2] = -(k10 + k12), k21, k12, -k21
+    A[:, 3, 1] = k10                                        # eliminated: a sink of the central compartment
+    A[:, 4, 3], A[:, 4, 4] = 0.2, -0.3                      # fed by the sink only
+    A[:, 5, 1], A[:, 5, 5] = 0.1, -0.05                     # effect site (observed)
+    inp = Inputs(bolus_time_h=[0.0, 2.0, 3.0], bolus_state=[0, 4, 3], bolus_amount=rng.uniform(50, 100, (N, 3)),
+                 infusion_start_h=[1.0], infusion_end_h=[4.0], infusion_state=[4], infusion_rate=[20.0])
+    nodes = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
+    c = RADAU_C[:-1]
+    full = np.stack([x for _, x in iter_linear(A, stage_times(nodes), inp)])          # (T3, 6, N), no pruning
+    got = list(iter_linear_steps(A, nodes, c, inp, observe_inside=[5], observe=[1, 5]))
+    for k, (inside, at_node) in enumerate(got[1:]):
+        np.testing.assert_allclose(at_node, full[3 * (k + 1)][[1, 5]], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(inside[:, 0], full[3 * k + 1:3 * k + 3, 5], rtol=1e-12, atol=1e-12)
+    pruned = np.stack([x for _, x in iter_linear(A, stage_times(nodes), inp, observe=[2, 5])])
+    np.testing.assert_allclose(pruned, full[:, [2, 5]], rtol=1e-12, atol=1e-12)
+    # the observed rows reach states 0, 1, 2, 5 only: 4 of 6 states in one block, not 6 (or 5 + 1)
+    kept = step_matrix_bytes(A, nodes, c.size, [5], [1, 5], True)
+    every = step_matrix_bytes(A, nodes, c.size, None, None, True)
+    assert kept == pytest.approx(every * 16 / 36)
+    # the sink itself, when observed, is propagated and right
+    sink = np.stack([x for _, x in iter_linear(A, stage_times(nodes), inp, observe=[3])])
+    np.testing.assert_allclose(sink, full[:, [3]], rtol=1e-12, atol=1e-12)

@@ -198,3 +198,25 @@ def test_michaelis_menten_formation_is_linear_at_low_and_zero_order_at_high_conc
         else:
             np.testing.assert_allclose(rate, vmax, rtol=1e-3)                 # zero order
         np.testing.assert_allclose(s.in_body_nmol()[0], conc * 1e9, rtol=1e-9)   # mass is conserved
+
+
+def test_the_default_chunk_bounds_step_matrix_memory_and_changes_no_number(monkeypatch):
+    """With per-subject PK the streamed path cuts its default chunk so that the chunks' step matrices stay
+    within _STEP_MATRIX_MB (at least 1,000 subjects a chunk); the outputs equal one chunk of everyone's."""
+    import pharmsim.solve as solve_mod
+
+    lib = ps.load_library()
+    d = ps.Product("tea", 2.0).doses(0.0, library=lib) + ps.dose("morphine", 10.0, 2.0, route="iv", library=lib)
+    m = ps.build_model(d, library=lib)
+    pop = ps.Population(1300, omega={"MG.CL_L_per_h": 0.3, "morphine.CL_L_per_h": 0.3}, rng=3)
+    t = np.arange(0.0, 8.01, 0.5)
+    chunks = []
+    orig = solve_mod._chunk_for_memory
+    monkeypatch.setattr(solve_mod, "_STEP_MATRIX_MB", 1e-3)
+    monkeypatch.setattr(solve_mod, "_chunk_for_memory", lambda *a: chunks.append(orig(*a)) or chunks[-1])
+    cut = ps.simulate(m, d, t, population=pop, workers=1)
+    assert chunks == [1000]
+    whole = ps.simulate(m, d, t, population=pop, workers=1, chunk_size=1300)
+    assert len(chunks) == 1                                   # an explicit chunk_size is kept
+    for a, b in zip(cut.series, whole.series, strict=True):
+        np.testing.assert_allclose(a.values, b.values, rtol=1e-12, atol=0)
