@@ -428,6 +428,127 @@ def _cmd_curve(args) -> int:
     return 0
 
 
+def default_source_keys(model, library=None, *, min_sources: int = 2) -> list[tuple]:
+    """``('K', compound, receptor)`` of every ligand of ``model`` whose K has at least ``min_sources`` published
+    sources: what ``pharmsim bands`` varies when no ``--key`` is given."""
+    from .sources import source_candidates  # noqa: PLC0415
+
+    keys = []
+    for lig in model.ligands:
+        key = ("K", lig.name, lig.receptor)
+        try:
+            n = len(source_candidates(key, library).sources)
+        except PharmsimError:             # a ligand with one value or none: nothing to vary
+            continue
+        if n >= min_sources and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def write_source_bands(out_dir: Path, study, *, keys=None, arm: str | None = None, max_runs: int = 256,
+                       seed: int | None = None, library=None) -> list[Path]:
+    """``pharmsim bands``: :func:`pharmsim.sources.across_sources` for one arm of a study, written to ``out_dir``
+    (bands.csv, runs.csv, influence.csv, main_effects.csv, a band figure per response and per concentration,
+    report.html). Every run is one typical subject (no population)."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    from . import report  # noqa: PLC0415
+    from .sources import across_sources  # noqa: PLC0415
+
+    names = [a.name for a in study.arms]
+    if arm is None:
+        chosen = study.arms[0]
+    else:
+        match = [a for a in study.arms if a.name == arm]
+        if not match:
+            from .validate import suggest  # noqa: PLC0415
+
+            raise PharmsimError(f"--arm {arm!r} is not an arm of the scenario{suggest(arm, names)}; arms: {names}")
+        chosen = match[0]
+    lib = library if library is not None else _library()
+    if not keys:
+        keys = default_source_keys(study.model.build(chosen.doses, lib), lib)
+        if not keys:
+            raise PharmsimError("no ligand of this scenario's model has a K with two or more published sources; "
+                                "give the quantities to vary with --key QUANTITY COMPOUND TARGET [PATHWAY]")
+    if seed is None:
+        import math  # noqa: PLC0415
+
+        from .sources import source_candidates  # noqa: PLC0415
+
+        total = math.prod(len(source_candidates(k, lib).sources) for k in keys)
+        if total > max_runs:
+            raise PharmsimError(f"there are {total:,} combinations of sources, more than --max-runs = {max_runs:,}: "
+                                "give --seed N for a Latin-hypercube sample of --max-runs combinations, or raise "
+                                "--max-runs")
+    rng = None if seed is None else np.random.default_rng(seed)
+    bands = across_sources(chosen.doses, study.t_h, keys, library=lib, model_options=study.model, max_runs=max_runs,
+                           rng=rng)
+    written = []
+    for name, frame in (("bands.csv", bands.bands), ("runs.csv", bands.runs), ("influence.csv", bands.influence),
+                        ("main_effects.csv", bands.main_effects)):
+        written.append(write_csv(out_dir / "tables" / name, frame))
+    series = bands.bands[["quantity", "compound", "receptor", "endpoint"]].drop_duplicates()
+    series = series[series["quantity"].isin(("response", "plasma_conc"))]
+    figures = []
+    for q, c, r, e in series.itertuples(index=False):
+        fig = bands.plot(q, c, r, e)
+        png = report.figure_png(fig)
+        plt.close(fig)
+        label = "_".join(x for x in (q, c, r, e) if x not in ("-", "all"))
+        fname = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in label) + ".png"
+        written.append(write_bytes(out_dir / "figures" / fname, png))
+        figures.append(report.ReportFigure(name=f"figures/{fname}", png=png,
+                                           caption=f"{q} ({':'.join(x for x in (c, r, e) if x not in ('-', 'all'))}) "
+                                                   f"over {bands.n_runs} runs ({bands.design}): min-max band, outer "
+                                                   "percentiles, and the run with every preferred source"))
+    keys_text = "; ".join(k.label for k in bands.keys)
+    doc = report.html_report(
+        f"{study.title or study.name}: across published sources ({chosen.name})",
+        summary=(f"The model of arm '{chosen.name}' run once per combination of the published sources of: "
+                 f"{keys_text} ({bands.n_runs} runs, {bands.design}); one typical subject per run. The bands show "
+                 "how far the published values disagree, not a probability. The influence table ranks, for each "
+                 "scalar output, which choice of source moves it most (swing of the main effect, and its share "
+                 "of the variance across runs)."),
+        figures=figures,
+        tables=[report.ReportTable(title="Which source moves which output", frame=bands.influence,
+                                   caption="", csv="tables/influence.csv"),
+                report.ReportTable(title="Runs", frame=bands.runs, caption="", csv="tables/runs.csv")],
+        notes=list(bands.notes))
+    written.append(write_text(out_dir / "report.html", doc))
+    return written
+
+
+def _cmd_bands(args) -> int:
+    keys = []
+    for k in args.keys or ():
+        if len(k) not in (3, 4):
+            raise PharmsimError(f"--key takes QUANTITY COMPOUND TARGET [PATHWAY], e.g. --key K MG MOR or --key tau "
+                                f"7-OH-MG MOR 'G protein'; got {len(k)} value(s): {k}")
+        keys.append(tuple(k))
+    max_runs = _int_arg("--max-runs", args.max_runs, 1)
+    seed = None if args.seed is None else _int_arg("--seed", args.seed, 0)
+    study = _load(args.scenario, args)
+    out = Path(args.out)
+    check_out(out, args.force)
+    with atomic_output_dir(out, force=args.force) as tmp:
+        written = write_source_bands(tmp, study, keys=keys, arm=args.arm, max_runs=max_runs, seed=seed)
+    _say(args, f"pharmsim: wrote {len(written)} files to {out}/ (report.html: bands and which source moves which "
+               "output)")
+    _say(args, DISCLAIMER)
+    return 0
+
+
+def _int_arg(name: str, value: str, minimum: int) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise PharmsimError(f"{name} must be a whole number >= {minimum}; got {value!r}") from None
+    if v < minimum:
+        raise PharmsimError(f"{name} must be a whole number >= {minimum}; got {v}")
+    return v
+
+
 def _cmd_validate(args) -> int:
     from .qualification import validate  # noqa: PLC0415
 
@@ -536,6 +657,24 @@ def build_parser() -> argparse.ArgumentParser:
                          "an in-vivo anchor) or 'binding' (the binding Ki)")
     outputs(sp)
     sp.set_defaults(func=_cmd_curve)
+
+    sp = sub.add_parser("bands", help="literature-uncertainty bands: one run per combination of published sources",
+                        description="Run one arm of a scenario once per combination of the published sources of "
+                                    "chosen library quantities (pharmsim.across_sources; a Latin-hypercube sample when "
+                                    "there are more than --max-runs) and write the bands, the runs, the table of "
+                                    "which source moves which output, figures and report.html. Without --key: the K "
+                                    "of every ligand with two or more published sources. " + DISCLAIMER)
+    sp.add_argument("scenario", metavar="SCENARIO", help="scenario .toml file (or the name of a shipped scenario)")
+    sp.add_argument("--key", action="append", nargs="+", dest="keys", metavar="ITEM",
+                    help="QUANTITY COMPOUND TARGET [PATHWAY] of the library to vary, e.g. --key K MG MOR, --key tau "
+                         "7-OH-MG MOR 'G protein', --key CL MG PK (repeatable)")
+    sp.add_argument("--arm", default=None, help="the arm to run (default: the first)")
+    sp.add_argument("--max-runs", default="256", dest="max_runs",
+                    help="largest full factorial design; beyond it a Latin-hypercube sample (needs --seed)")
+    sp.add_argument("--seed", default=None, help="seed of the Latin-hypercube sample (numpy Generator)")
+    outputs(sp)
+    overrides(sp)
+    sp.set_defaults(func=_cmd_bands)
 
     sp = sub.add_parser("validate", help="compare the defaults with published data (HTML + CSV report)",
                         description="Run every comparison of the model's defaults with published observations "

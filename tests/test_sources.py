@@ -175,3 +175,51 @@ def test_band_figure(bands):
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     with pytest.raises(PharmsimError, match=r"plot needs exactly one series; 3 match"):
         bands.plot("occupancy", receptor="MOR")
+
+
+# ------------------------------------------------------------------------------------------- the command line
+def test_pharmsim_bands_writes_the_runs_the_influence_table_figures_and_report(tmp_path, capsys):
+    """`pharmsim bands demo --key K MG MOR --key K 7-OH-MG MOR`: 3 x 5 runs of the first arm, every file
+    written, the influence table and the runs in the report; without --key, the K of every ligand with two or
+    more sources is varied."""
+    import pandas as pd
+
+    from pharmsim.cli import default_source_keys, main
+
+    out = tmp_path / "b"
+    assert main(["bands", "demo", "--out", str(out), "--key", "K", "MG", "MOR", "--key", "K", "7-OH-MG", "MOR",
+                 "--quiet"]) == 0
+    runs = pd.read_csv(out / "tables" / "runs.csv")
+    n_mg = len(source_candidates(("K", "MG", "MOR")).sources)
+    n_oh = len(source_candidates(("K", "7-OH-MG", "MOR")).sources)
+    assert len(runs) == n_mg * n_oh
+    influence = pd.read_csv(out / "tables" / "influence.csv")
+    assert set(influence["key"]) == {"K of MG at MOR", "K of 7-OH-MG at MOR"}
+    bands = pd.read_csv(out / "tables" / "bands.csv")
+    assert (bands["min"] <= bands["default"] + 1e-12).all() and (bands["default"] <= bands["max"] + 1e-12).all()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Which source moves which output" in html and "K of 7-OH-MG at MOR" in html
+    assert "not dosing advice" in html
+    assert any(p.name.startswith("response_MOR_analgesia") for p in (out / "figures").iterdir())
+    lib = ps.load_library()
+    study = ps.load_scenario("demo")
+    keys = default_source_keys(study.model.build(study.arms[0].doses, lib), lib)
+    assert ("K", "MG", "MOR") in keys and ("K", "7-OH-MG", "MOR") in keys
+    assert all(len(source_candidates(k, lib).sources) >= 2 for k in keys)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--key", "K", "MG"], r"--key takes QUANTITY COMPOUND TARGET \[PATHWAY\].*got 2 value"),
+    (["--arm", "kratom"], r"--arm 'kratom' is not an arm.*did you mean 'kratom 2 g'"),
+    (["--max-runs", "two"], r"--max-runs must be a whole number >= 1; got 'two'"),
+    (["--max-runs", "2"], r"more than --max-runs = 2: give --seed N"),
+])
+def test_pharmsim_bands_bad_arguments_are_named(tmp_path, capsys, argv, match):
+    import re
+
+    from pharmsim.cli import main
+
+    out = tmp_path / "b"
+    assert main(["bands", "demo", "--out", str(out), *argv]) != 0
+    assert re.search(match, capsys.readouterr().err)
+    assert not out.exists()
