@@ -58,6 +58,24 @@ def _is_per_subject(value) -> bool:
     return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0)
 
 
+def _increasing_times(name: str, value, kind: str, expected: str) -> np.ndarray:
+    """``value`` as a 1-D float array of strictly increasing times > 0 h; errors name ``name`` (its last dotted part
+    when indexing), the value and ``expected``."""
+    t = np.atleast_1d(require_finite(name, value, "h")).astype(float)
+    short = name.rsplit(".", 1)[-1]
+    if t.ndim != 1:
+        raise PharmsimError(f"{name} must be a 1-D sequence of {kind} in h; got shape {t.shape}")
+    if t.size and t.min() <= 0:
+        i = int(np.argmax(t <= 0))
+        raise PharmsimError(f"{name}[{i}] = {t[i]:g} h; expected {expected}")
+    bad = np.diff(t) <= 0
+    if bad.any():
+        i = int(np.argmax(bad)) + 1
+        raise PharmsimError(f"{name} must be strictly increasing; {short}[{i}] = {t[i]:g} h does not come after "
+                            f"{short}[{i - 1}] = {t[i - 1]:g} h")
+    return t
+
+
 def check_covariate_value(name: str, value, where: str):
     """``value`` of covariate ``name`` checked (a level, a number or one per subject); ``where`` prefixes the
     message (``'covariate change at 96 h'``)."""
@@ -183,21 +201,10 @@ class ParameterSchedule:
 
     def __post_init__(self):
         s = object.__setattr__
-        t = np.atleast_1d(require_finite("ParameterSchedule.times_h", self.times_h, "h")).astype(float)
-        if t.ndim != 1:
-            raise PharmsimError(f"ParameterSchedule.times_h must be a 1-D sequence of change times in h; got shape "
-                                f"{t.shape}")
+        t = _increasing_times("ParameterSchedule.times_h", self.times_h, "change times",
+                              "change times > 0 h (the values from 0 h are those of period 0)")
         if t.size > _MAX_PERIODS:
             raise PharmsimError(f"ParameterSchedule.times_h has {t.size:,} change times; at most {_MAX_PERIODS:,}")
-        if t.size and t.min() <= 0:
-            i = int(np.argmax(t <= 0))
-            raise PharmsimError(f"ParameterSchedule.times_h[{i}] = {t[i]:g} h; expected change times > 0 h (the "
-                                "values from 0 h are those of period 0)")
-        bad = np.diff(t) <= 0
-        if bad.any():
-            i = int(np.argmax(bad)) + 1
-            raise PharmsimError(f"ParameterSchedule.times_h must be strictly increasing; times_h[{i}] = {t[i]:g} h "
-                                f"does not come after times_h[{i - 1}] = {t[i - 1]:g} h")
         t.setflags(write=False)
         s(self, "times_h", t)
         P = t.size + 1
@@ -318,18 +325,8 @@ class ParameterSchedule:
                 raise PharmsimError(
                     f"covariate_changes[{i}].time_h = {recs[i].time_h:g} h does not come after covariate_changes"
                     f"[{i - 1}].time_h = {recs[i - 1].time_h:g} h; expected changes sorted by time, one per time")
-        occ_t = np.atleast_1d(require_finite("occasions_h", occasions_h, "h")).astype(float)
-        if occ_t.ndim != 1:
-            raise PharmsimError(f"occasions_h must be a 1-D sequence of times in h; got shape {occ_t.shape}")
-        if occ_t.size and occ_t.min() <= 0:
-            i = int(np.argmax(occ_t <= 0))
-            raise PharmsimError(f"occasions_h[{i}] = {occ_t[i]:g} h; expected the start times (> 0 h) of the "
-                                "occasions after the first (occasion 0 starts at 0 h)")
-        bad = np.diff(occ_t) <= 0
-        if bad.any():
-            i = int(np.argmax(bad)) + 1
-            raise PharmsimError(f"occasions_h must be strictly increasing; occasions_h[{i}] = {occ_t[i]:g} h does "
-                                f"not come after occasions_h[{i - 1}] = {occ_t[i - 1]:g} h")
+        occ_t = _increasing_times("occasions_h", occasions_h, "times",
+                                  "the start times (> 0 h) of the occasions after the first (occasion 0 starts at 0 h)")
         times = np.unique(np.concatenate([[r.time_h for r in recs], occ_t]))
         P = times.size + 1
         at = {r.time_h: r for r in recs}
