@@ -101,7 +101,10 @@ def figure_png(fig, dpi: int = 110) -> bytes:
             # a constrained-layout figure already fits its artists (legends and footers included) in its canvas;
             # bbox_inches='tight' would draw it a second time to measure it (the demo's main cost)
             engine = fig.get_layout_engine() if hasattr(fig, "get_layout_engine") else None
-            fig.savefig(buf, format="png", dpi=dpi, bbox_inches=None if engine is not None else "tight")
+            # zlib level 1: faster encoding of these large figures (the demo: 8.5-9.8 s -> 7.0-8.4 s), files
+            # about 5 % larger
+            fig.savefig(buf, format="png", dpi=dpi, bbox_inches=None if engine is not None else "tight",
+                        pil_kwargs={"compress_level": 1})
         except AttributeError:
             raise PharmsimError(
                 f"figure must be a matplotlib Figure or PNG bytes; got {type(fig).__name__}"
