@@ -270,29 +270,66 @@ class _RadauShared(_Radau):
             self._cache[key] = (Qm, W, Qlast, w_last)
         return self._cache[key]
 
+    def _scratch(self, Gn: int, L: int, N: int):
+        """Work arrays reused from step to step (one integrator per chunk and thread): a step allocates only the
+        array it returns, so a large chunk does not fault fresh pages in at every step."""
+        if getattr(self, "_scratch_key", None) != (Gn, L, N):
+            self._scratch_key = (Gn, L, N)
+            self._work = (np.empty((_S, _S * Gn, N)), np.empty((Gn, _S, N)), np.empty((12, Gn, N)),
+                          np.empty((Gn, L, N)))
+        return self._work
+
     def step(self, B: np.ndarray, ce: list, h: float) -> np.ndarray:
-        """``B`` (G, L, N); ``ce`` three (L, N) arrays."""
+        """``B`` (G, L, N); ``ce`` three (L, N) arrays. The same arithmetic as :meth:`_Radau.step`, in place."""
         Qm, W, Qlast, w_last = self.constants(h)
         Gn, L, N = B.shape
-        v = 1.0 - W @ B                                                # (G, 3, N)
-        G = [(Qm[j] @ ce[j]).reshape(_S, Gn, N) for j in range(_S)]     # G[j][i] = K_ij, (G, N)
+        Kb, v, t, tmp = self._scratch(Gn, L, N)
+        np.matmul(W, B, out=v)
+        np.subtract(1.0, v, out=v)                                     # v = 1 - r, (G, 3, N)
+        for j in range(_S):
+            np.matmul(Qm[j], ce[j], out=Kb[j])
+        G = Kb.reshape(_S, _S, Gn, N)                                  # G[j, i] = K_ij, (G, N)
         for i in range(_S):
-            G[i][i] += 1.0
-        K = [[G[j][i] for j in range(_S)] for i in range(_S)]
-        l10 = K[1][0] / K[0][0]
-        l20 = K[2][0] / K[0][0]
-        g11 = K[1][1] - l10 * K[0][1]
-        g12 = K[1][2] - l10 * K[0][2]
-        g21 = K[2][1] - l20 * K[0][1]
-        g22 = K[2][2] - l20 * K[0][2]
-        v0, v1, v2 = v[:, 0], v[:, 1] - l10 * v[:, 0], v[:, 2] - l20 * v[:, 0]
-        l21 = g21 / g11
-        u2 = (v2 - l21 * v1) / (g22 - l21 * g12)
-        u1 = (v1 - g12 * u2) / g11
-        u0 = (v0 - K[0][1] * u1 - K[0][2] * u2) / K[0][0]
-        out = w_last * B
+            G[i, i] += 1.0
+        K00, K01, K02 = G[0, 0], G[1, 0], G[2, 0]
+        K10, K11, K12 = G[0, 1], G[1, 1], G[2, 1]
+        K20, K21, K22 = G[0, 2], G[1, 2], G[2, 2]
+        l10, l20, g11, g12, g21, g22, v1, v2, l21, u0, u1, u2 = t
+        # Gaussian elimination without pivoting (see _Radau.step)
+        np.divide(K10, K00, out=l10)
+        np.divide(K20, K00, out=l20)
+        np.multiply(l10, K01, out=g11)
+        np.subtract(K11, g11, out=g11)
+        np.multiply(l10, K02, out=g12)
+        np.subtract(K12, g12, out=g12)
+        np.multiply(l20, K01, out=g21)
+        np.subtract(K21, g21, out=g21)
+        np.multiply(l20, K02, out=g22)
+        np.subtract(K22, g22, out=g22)
+        v0 = v[:, 0]
+        np.multiply(l10, v0, out=v1)
+        np.subtract(v[:, 1], v1, out=v1)
+        np.multiply(l20, v0, out=v2)
+        np.subtract(v[:, 2], v2, out=v2)
+        np.divide(g21, g11, out=l21)
+        np.multiply(l21, v1, out=u2)                                   # u2 = (v2 - l21 v1) / (g22 - l21 g12)
+        np.subtract(v2, u2, out=u2)
+        np.multiply(l21, g12, out=u1)
+        np.subtract(g22, u1, out=u1)
+        np.divide(u2, u1, out=u2)
+        np.multiply(g12, u2, out=u1)                                   # u1 = (v1 - g12 u2) / g11
+        np.subtract(v1, u1, out=u1)
+        np.divide(u1, g11, out=u1)
+        np.multiply(K01, u1, out=u0)                                   # u0 = (v0 - K01 u1 - K02 u2) / K00
+        np.subtract(v0, u0, out=u0)
+        np.multiply(K02, u2, out=l10)
+        np.subtract(u0, l10, out=u0)
+        np.divide(u0, K00, out=u0)
+        out = np.multiply(w_last, B)
         for j, u in enumerate((u0, u1, u2)):
-            out += Qlast[j] * (ce[j][None] * u[:, None, :])
+            np.multiply(ce[j][None], u[:, None, :], out=tmp)
+            tmp *= Qlast[j]
+            out += tmp
         return out
 
 
