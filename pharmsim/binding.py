@@ -257,6 +257,8 @@ class _RadauShared(_Radau):
     (BLAS), which halves the work per step. State layout (G, L, N): groups, ligands, subjects."""
 
     def constants(self, h: float):
+        if h == getattr(self, "_last_h", None):      # most steps repeat the step before: skip the key
+            return self._last
         key = step_key(h)
         if key not in self._cache:
             L, Gn = self.kon.shape
@@ -268,7 +270,8 @@ class _RadauShared(_Radau):
             Qlast = [np.ascontiguousarray(Q[:, :, 2, j].T[:, :, None]) for j in range(_S)]  # (G, L, 1)
             w_last = np.ascontiguousarray(w[:, :, 2].T[:, :, None])                       # (G, L, 1)
             self._cache[key] = (Qm, W, Qlast, w_last)
-        return self._cache[key]
+        self._last_h, self._last = h, self._cache[key]
+        return self._last
 
     def _scratch(self, Gn: int, L: int, N: int):
         """Work arrays reused from step to step (one integrator per chunk and thread): a step allocates only the
