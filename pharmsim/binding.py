@@ -475,8 +475,7 @@ def _steps_from(B0, a, h, ce_fn, kon, koff, n_steps):
     """Integrate ``n_steps`` equal steps of length ``h`` from each start (``B0`` (n, k, L) at times ``a`` (k,)),
     batched over the k intervals; returns the states after each step, (n_steps, n, k, L)."""
     n, k, L = B0.shape
-    offs = (np.arange(n_steps)[:, None] + RADAU_C[None, :]) * h            # (n_steps, 3)
-    t_need = (a[None, None, :] + offs[:, :, None]).ravel()
+    t_need = _stage_points(a, h, n_steps)
     times, inv = np.unique(t_need, return_inverse=True)
     ce = np.asarray(ce_fn(times), dtype=float)[:, inv].reshape(n, n_steps, _S, k, L)
     kon_b = np.broadcast_to(np.atleast_2d(kon), (n, L)).T[:, None, :]
@@ -491,6 +490,13 @@ def _steps_from(B0, a, h, ce_fn, kon, koff, n_steps):
     return out
 
 
+def _stage_points(a, h: float, n_steps: int) -> np.ndarray:
+    """The stage times of ``n_steps`` equal steps of ``h`` from each start ``a`` (k,), flattened in the order
+    :func:`_steps_from` reads them."""
+    offs = (np.arange(n_steps)[:, None] + RADAU_C[None, :]) * h            # (n_steps, 3)
+    return (a[None, None, :] + offs[:, :, None]).ravel()
+
+
 def _local_errors(a, b, B0, ce_fn, kon, koff, atol, rtol):
     """Step-doubling estimate of each interval's local error (one step vs two half steps from ``B0``),
     scaled by ``atol + rtol |B|``; max over subjects and ligands, shape (k,)."""
@@ -499,8 +505,16 @@ def _local_errors(a, b, B0, ce_fn, kon, koff, atol, rtol):
     keys = step_key(h)
     for hk in np.unique(keys):
         idx = np.nonzero(keys == hk)[0]
-        one = _steps_from(B0[:, idx], a[idx], float(h[idx[0]]), ce_fn, kon, koff, 1)[-1]
-        two = _steps_from(B0[:, idx], a[idx], float(h[idx[0]]) / 2, ce_fn, kon, koff, 2)[-1]
+        hh = float(h[idx[0]])
+        # the concentrations of both estimates from one evaluation at the union of their stage times
+        times = np.unique(np.concatenate([_stage_points(a[idx], hh, 1), _stage_points(a[idx], hh / 2, 2)]))
+        ce_all = np.asarray(ce_fn(times), dtype=float)
+
+        def ce_at(t, times=times, ce_all=ce_all):
+            return ce_all[:, np.searchsorted(times, t)]
+
+        one = _steps_from(B0[:, idx], a[idx], hh, ce_at, kon, koff, 1)[-1]
+        two = _steps_from(B0[:, idx], a[idx], hh / 2, ce_at, kon, koff, 2)[-1]
         err[idx] = (np.abs(one - two) / (atol + rtol * np.abs(two))).max(axis=(0, 2))
     return err
 
