@@ -307,16 +307,9 @@ def _setup(A, inputs: Inputs, x0, observed: dict) -> tuple[_Setup, dict]:
             raise PharmsimError(f"{name} must index the {n} states (0..{n - 1}); got {idx.tolist()}")
         positions_in[name] = idx
     # propagate each independent block of states with its own (smaller) matrices; states are permuted so
-    # that every block is a contiguous slice. When every state list is given, only the states they depend on
-    # are propagated (a sink such as 'eliminated' that nothing observed reads is left out of every block)
-    pruned = np.zeros(0, dtype=int)
-    if observed and all(v is not None for v in observed.values()):
-        need = _needed_states(A, np.concatenate([np.zeros(0, dtype=int), *positions_in.values()]))
-        sub = np.nonzero(need)[0]
-        blocks = [sub[b] for b in _independent_blocks(A[..., sub[:, None], sub[None, :]])] if sub.size else []
-        pruned = np.nonzero(~need)[0]
-    else:
-        blocks = _independent_blocks(A)
+    # that every block is a contiguous slice, the states left out of every block last
+    lists = [None if observed[k] is None else positions_in[k] for k in observed]
+    blocks, pruned = _propagated_blocks(A, lists or [None])
     perm = np.concatenate([*blocks, pruned]).astype(int)
     where = np.empty(n, dtype=int)
     where[perm] = np.arange(n)
@@ -669,17 +662,23 @@ def step_matrix_bytes(A, nodes_h, n_inside_stages: int, observe_inside, observe,
     the W1 workload: 10.5 kB per subject against 5.4 kB from the matrices alone). The engine sizes its chunks
     of subjects with this (:mod:`pharmsim.solve`).
     """
-    A = np.asarray(A)
-    n = A.shape[-1]
-    obs = [np.arange(n) if o is None else np.asarray(o, dtype=int) for o in (observe_inside, observe)]
-    if observe_inside is None or observe is None:
-        sub = np.arange(n)
-    else:
-        sub = np.nonzero(_needed_states(A, np.concatenate(obs)))[0]
-    blocks = _independent_blocks(A[..., sub[:, None], sub[None, :]]) if sub.size else []
+    blocks, _ = _propagated_blocks(np.asarray(A), [observe_inside, observe])
     m2 = float(sum(b.size**2 for b in blocks))
     keys = np.unique(step_key(np.diff(np.asarray(nodes_h, dtype=float)))).size
     return 2 * 8.0 * keys * (1 + n_inside_stages) * m2 * (2 if with_integral else 1)
+
+
+def _propagated_blocks(A: np.ndarray, observed: list) -> tuple[list[np.ndarray], np.ndarray]:
+    """``(blocks, left out)``: the independent blocks of states the marching solvers propagate, and the states
+    they leave out. With every entry of ``observed`` a state list (None = all states), only the observed states
+    and those they depend on are propagated (a sink such as 'eliminated' that nothing observed reads is left
+    out of every block); otherwise every state."""
+    if any(o is None for o in observed):
+        return _independent_blocks(A), np.zeros(0, dtype=int)
+    need = _needed_states(A, np.concatenate([np.zeros(0, dtype=int), *(np.asarray(o, dtype=int) for o in observed)]))
+    sub = np.nonzero(need)[0]
+    blocks = [sub[b] for b in _independent_blocks(A[..., sub[:, None], sub[None, :]])] if sub.size else []
+    return blocks, np.nonzero(~need)[0]
 
 
 def _needed_states(A: np.ndarray, observed: np.ndarray) -> np.ndarray:
