@@ -372,6 +372,15 @@ def _event_period(starts, doses: Doses) -> np.ndarray:
     return np.searchsorted(np.asarray(starts)[1:], doses.time_h, side="right")
 
 
+def _events_by_period(pks, starts, doses: Doses):
+    """``(model, event columns, their Doses)`` for each period of ``starts`` in which some record time falls."""
+    per = _event_period(starts, doses)
+    for k, pk in enumerate(pks):
+        cols = np.nonzero(per == k)[0]
+        if cols.size:
+            yield pk, cols, doses.select(cols)
+
+
 def _scheduled_events(pks, starts, doses: Doses, amounts: np.ndarray):
     """Per-event state, F, lag and duration (n, E) with each event's parameters taken from the model ``pks[k]``
     of the period of its record time."""
@@ -380,12 +389,7 @@ def _scheduled_events(pks, starts, doses: Doses, amounts: np.ndarray):
     dur = _events_mod.event_durations(pks[0], doses, amounts, F) if len(pks) == 1 else np.zeros_like(F)
     if len(pks) == 1:
         return state, F, lag, dur
-    per = _event_period(starts, doses)
-    for k, pk in enumerate(pks):
-        cols = np.nonzero(per == k)[0]
-        if cols.size == 0:
-            continue
-        d = doses.select(cols)
+    for pk, cols, d in _events_by_period(pks, starts, doses):
         _, Fk, lk = _events(pk, d, n)
         F[:, cols], lag[:, cols] = Fk, lk
         dur[:, cols] = _events_mod.event_durations(pk, d, amounts[:, cols], Fk)
@@ -398,14 +402,9 @@ def _scheduled_inputs(doses: Doses, state, amounts, pks, starts, lag_row, t_end)
     if len(pks) == 1:
         _, F, _ = _events(pks[0], doses, n)
         return _inputs(doses, state, amounts, F, lag_row, t_end, pks[0])
-    per = _event_period(starts, doses)
     lag_row = np.asarray(lag_row, dtype=float)
     parts = []
-    for k, pk in enumerate(pks):
-        cols = np.nonzero(per == k)[0]
-        if cols.size == 0:
-            continue
-        d = doses.select(cols)
+    for pk, cols, d in _events_by_period(pks, starts, doses):
         _, F, _ = _events(pk, d, n)
         parts.append(_inputs(d, state[cols], amounts[:, cols], F, lag_row[..., cols], t_end, pk))
     return _join_inputs(parts, n)
@@ -1014,6 +1013,16 @@ def _prepare(model, doses, t_h, population, outputs, rtol, atol, chunk_size, wor
 _STEP_MATRIX_MB = 48.0
 
 
+def _stream_rows(pk: PKModel, plan: _Plan, lig_u) -> tuple[list[int], list[int]]:
+    """``(rows, inside)``: the states kept at the nodes (central compartments of the concentration outputs, then
+    the effect sites of the effect outputs) and those needed inside each step (the effect sites of the bound
+    ligands with kinetic binding, else the first row)."""
+    central, effect = pk.central_states(), pk.effect_states()
+    rows = [central[c] for c in plan.conc_compounds] + [effect[c] for c in plan.effect_compounds]
+    inside = ([effect[c] for c in lig_u] if plan.kinetic else None) or rows[:1]
+    return rows, inside
+
+
 def _chunk_for_memory(work: _Work, members, lag_row, state, workers: int, chunk: int) -> int:
     """The default chunk of subjects, cut so that the per-subject step matrices of the chunks running at once
     (one per thread) stay within :data:`_STEP_MATRIX_MB` (:func:`pharmsim.linear.step_matrix_bytes`); at least
@@ -1022,10 +1031,7 @@ def _chunk_for_memory(work: _Work, members, lag_row, state, workers: int, chunk:
     if not (subj.population is not None or subj.table or subj.pk.n_subjects > 1):
         return chunk                                           # one matrix per step length, shared by all
     pk1 = subj.pks_for(members[:1], work.starts.size)
-    plan = work.plan
-    effect, central = pk1[0].effect_states(), pk1[0].central_states()
-    rows = [central[c] for c in plan.conc_compounds] + [effect[c] for c in plan.effect_compounds]
-    inside = [effect[c] for c in work.lig_u] if plan.kinetic else rows[:1]
+    rows, inside = _stream_rows(pk1[0], work.plan, work.lig_u)
     inp = _scheduled_inputs(subj.doses, state, subj.amounts_for(members[:1]), pk1, work.starts, lag_row,
                             float(work.t[-1]))
     per = step_matrix_bytes(pk1[0].matrix(), work.nodes, _RADAU_INNER.size, inside, rows,
@@ -1134,11 +1140,9 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | No
     amounts = work.subjects.amounts_for(idx) if amounts is None else amounts
     inp = _scheduled_inputs(work.subjects.doses, state, amounts, pks, starts, lag_row, float(t[-1]))
     n = idx.size
-    central = pk.central_states()
-    effect = pk.effect_states()
     conc_c = list(plan.conc_compounds)
     eff_c = list(plan.effect_compounds)
-    rows = [central[c] for c in conc_c] + [effect[c] for c in eff_c]
+    rows, inside = _stream_rows(pk, plan, work.lig_u)
 
     def inv_volumes(pk_k):
         p = {k: np.broadcast_to(v, (n,)) for k, v in pk_k.parameters.items()}
@@ -1171,7 +1175,6 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | No
     lig_u = work.lig_u
     eff_pos = {c: len(conc_c) + i for i, c in enumerate(eff_c)}
     lu_rows = [eff_pos[c] for c in lig_u]
-    inside = ([effect[c] for c in lig_u] if plan.kinetic else None) or [rows[0]]
     if work.path == "streaming" and len(pks) == 1:
         steps = iter_linear_steps(pk.matrix(), nodes, _RADAU_INNER, inp, observe_inside=inside, observe=rows)
     elif work.path == "streaming":
