@@ -336,17 +336,7 @@ class Population:
         n = require_count("n (number of subjects)", n, minimum=1, maximum=_MAX_SUBJECTS,
                           hint="simulate fewer subjects, or several populations one after another")
         s(self, "n", n)
-        if not isinstance(self.omega, Mapping):
-            raise PharmsimError("omega must be a mapping {parameter name: SD of log}; got "
-                                f"{type(self.omega).__name__}")
-        omega = {}
-        for k, v in self.omega.items():
-            if not isinstance(k, str) or not k:
-                raise PharmsimError(f"omega keys must be parameter names such as 'MG.CL_L_per_h'; got {k!r}")
-            w = require_finite(f"omega[{k!r}]", v)
-            if w.ndim != 0 or w < 0:
-                raise PharmsimError(f"omega[{k!r}] must be a finite number >= 0 (SD of log); got {v!r}")
-            omega[k] = float(w)
+        omega = _sd_mapping("omega", self.omega)
         s(self, "omega", MappingProxyType(omega))
         names = list(omega)
         R = _correlation_matrix(self.correlation, names)

@@ -569,35 +569,18 @@ def _read_population(root: _Table, ctx: _Context) -> PopulationSpec:
              "iov_sources", "occasions_h")
     n = p.integer("n", 1, minimum=1, maximum=_MAX_SUBJECTS)
     seed = p.integer("seed", 0, minimum=0)
-    omega: dict[str, float] | str = {}
-    if isinstance(p.data.get("omega"), str):
-        omega = p.string("omega", choices=("library",))
-    omega_t = None if isinstance(omega, str) else p.table("omega", None)
-    sources_t = p.table("omega_sources", None)
-    sources = {}
-    for name, (key, value) in ({} if sources_t is None else _flatten(sources_t)).items():
-        if not isinstance(value, str):
-            raise PharmsimError(f"{key} must be text naming the source of that omega; got {_show(value)}")
-        sources[name] = value
-    if omega_t is not None:
-        for name, (key, value) in _flatten(omega_t).items():
-            if name not in ctx.pk_parameters:
-                raise PharmsimError(
-                    f"{key} is not a PK parameter (value {_show(value)}); expected a name such as "
-                    f"'MG.CL_L_per_h', 'MG.V_L', 'morphine.CL_L_per_h'{suggest(name, ctx.pk_parameters)}"
-                )
-            omega[name] = _number(key, value, minimum=0.0, unit="SD of log")
-            if not sources.get(name, "").strip():
-                raise PharmsimError(
-                    f"{key} = {_show(value)} has no source: every omega needs one, e.g. [population.omega_sources] "
-                    f'"{name}" = "Smith 2020, Table 2" (or omega = "library" for the published variability, '
-                    "data/variability.csv)")
-    elif n > 1 and not isinstance(omega, str):
-        omega = "library"   # a population with no omega given: the published variability (stated in the notes)
-    for k in sources:
-        if not isinstance(omega, dict) or k not in omega:
-            raise PharmsimError(f"population.omega_sources.{k} names no [population.omega] entry"
-                                f"{suggest(k, list(omega) if isinstance(omega, dict) else [])}")
+    library_omega = isinstance(p.data.get("omega"), str)
+    if library_omega:
+        p.string("omega", choices=("library",))
+    table = _read_sd_table(p, "omega", "omega_sources", ctx, each="omega", every="omega",
+                           examples="'MG.CL_L_per_h', 'MG.V_L', 'morphine.CL_L_per_h'",
+                           hint=' (or omega = "library" for the published variability, data/variability.csv)',
+                           read_table=not library_omega)
+    omega: dict[str, float] | str
+    if library_omega or (table is None and n > 1):
+        omega = "library"   # given, or a population with no omega: the published variability (stated in the notes)
+    else:
+        omega = {} if table is None else table
     corr: dict[tuple[str, str], float] = {}
     corr_t = p.table("correlation", None)
     if corr_t is not None:
@@ -623,7 +606,8 @@ def _read_population(root: _Table, ctx: _Context) -> PopulationSpec:
     cov_t = p.table("covariates", None)
     cov = Covariates() if cov_t is None else _read_covariates(cov_t)
     changes = _read_covariate_changes(p, ctx) if p.has("covariate_changes") else ()
-    iov = _read_sd_table(p, "iov", "iov_sources", ctx, "between-occasion variability")
+    iov = _read_sd_table(p, "iov", "iov_sources", ctx, each="value", every="between-occasion variability value",
+                         examples="'MG.CL_L_per_h'") or {}
     occasions = ()
     if p.has("occasions_h"):
         occasions = p.numbers("occasions_h", minimum=0.0, unit="h")
@@ -643,30 +627,33 @@ def _read_population(root: _Table, ctx: _Context) -> PopulationSpec:
                           iov=iov, occasions_h=occasions)
 
 
-def _read_sd_table(p: _Table, name: str, sources_name: str, ctx: _Context, what: str) -> dict[str, float]:
-    """``{PK parameter: SD of log}`` of ``[population.<name>]``, every entry with a source in
-    ``[population.<sources_name>]``."""
-    table = p.table(name, None)
+def _read_sd_table(p: _Table, name: str, sources_name: str, ctx: _Context, *, each: str, every: str, examples: str,
+                   hint: str = "", read_table: bool = True) -> dict[str, float] | None:
+    """``{PK parameter: SD of log}`` of ``[population.<name>]`` (None when there is no such table, or when
+    ``read_table`` is False: its value is not a table), every entry with a source in
+    ``[population.<sources_name>]``, and every source naming an entry. ``each`` / ``every`` / ``examples`` /
+    ``hint`` word the messages."""
+    table = p.table(name, None) if read_table else None
     src_t = p.table(sources_name, None)
     sources = {}
     for k, (key, value) in ({} if src_t is None else _flatten(src_t)).items():
         if not isinstance(value, str):
-            raise PharmsimError(f"{key} must be text naming the source of that value; got {_show(value)}")
+            raise PharmsimError(f"{key} must be text naming the source of that {each}; got {_show(value)}")
         sources[k] = value
     out = {}
     for k, (key, value) in ({} if table is None else _flatten(table)).items():
         if k not in ctx.pk_parameters:
             raise PharmsimError(f"{key} is not a PK parameter (value {_show(value)}); expected a name such as "
-                                f"'MG.CL_L_per_h'{suggest(k, ctx.pk_parameters)}")
+                                f"{examples}{suggest(k, ctx.pk_parameters)}")
         out[k] = _number(key, value, minimum=0.0, unit="SD of log")
         if not sources.get(k, "").strip():
-            raise PharmsimError(f"{key} = {_show(value)} has no source: every {what} value needs one, e.g. "
-                                f"[population.{sources_name}] \"{k}\" = \"Smith 2020, Table 2\"")
+            raise PharmsimError(f"{key} = {_show(value)} has no source: every {every} needs one, e.g. "
+                                f"[population.{sources_name}] \"{k}\" = \"Smith 2020, Table 2\"{hint}")
     for k in sources:
         if k not in out:
             raise PharmsimError(f"population.{sources_name}.{k} names no [population.{name}] entry"
                                 f"{suggest(k, list(out))}")
-    return out
+    return None if table is None else out
 
 
 def _read_covariate_changes(parent: _Table, ctx: _Context) -> tuple[CovariateChange, ...]:
