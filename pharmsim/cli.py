@@ -36,7 +36,7 @@ import pandas as pd
 
 from ._version import __version__
 from .output import atomic_output_dir, check_out, write_bytes, write_csv, write_text
-from .validate import PharmsimError
+from .validate import PharmsimError, require_count, suggest
 
 __all__ = ["main", "build_parser", "write_study", "write_curves"]
 
@@ -196,7 +196,7 @@ def write_curves(out_dir: Path, *, receptor: str, ligands: Sequence[str], librar
     from .plots import footer, occupancy_curves, response_curves  # noqa: PLC0415
     from .receptor import endpoint_response, hill_occupancy  # noqa: PLC0415
     from .scenario import _check_dor_source  # noqa: PLC0415
-    from .validate import require_choice, suggest  # noqa: PLC0415
+    from .validate import require_choice  # noqa: PLC0415
 
     cat = catalog(library)
     require_choice("--receptor", receptor, cat.receptors())
@@ -461,8 +461,6 @@ def write_source_bands(out_dir: Path, study, *, keys=None, arm: str | None = Non
     else:
         match = [a for a in study.arms if a.name == arm]
         if not match:
-            from .validate import suggest  # noqa: PLC0415
-
             raise PharmsimError(f"--arm {arm!r} is not an arm of the scenario{suggest(arm, names)}; arms: {names}")
         chosen = match[0]
     lib = library if library is not None else _library()
@@ -540,13 +538,12 @@ def _cmd_bands(args) -> int:
 
 
 def _int_arg(name: str, value: str, minimum: int) -> int:
+    """A command-line count: the text as an int, then :func:`pharmsim.validate.require_count`."""
     try:
         v = int(value)
     except ValueError:
         raise PharmsimError(f"{name} must be a whole number >= {minimum}; got {value!r}") from None
-    if v < minimum:
-        raise PharmsimError(f"{name} must be a whole number >= {minimum}; got {v}")
-    return v
+    return require_count(name, v, minimum=minimum)
 
 
 def _cmd_validate(args) -> int:

@@ -757,15 +757,8 @@ def displacement_figure(findings, endpoint: Endpoint, *, style: str | Style | No
             if r.partial_reached_p95_nM > r.partial_reached_p05_nM:
                 band = axA.axvspan(r.partial_reached_p05_nM, r.partial_reached_p95_nM, color=c_p, alpha=0.15, lw=0)
                 band.set_gid(f"reached-range:{p}")
-            mark = axA.axvline(r.partial_reached_nM, color=c_p, lw=2.2, ls=":",
-                               label=f"{p} peak after the simulated doses ({r.partial_reached_nM:.3g} nM)")
-            mark.set_gid(f"reached:{p}")
-        axA.set_xscale("log")
-        axA.set_ylim(-2, 102)
-        style_axes(axA, title=f"{p} added to {ref}: {endpoint.name.replace('_', ' ')}",
-                   xlabel=f"{p} unbound concentration (nM, log scale)", ylabel="response (% of Em)",
-                   legend=False, style=st)
-        _legend_below(axA, st)
+            _mark_reached(axA, r.partial_reached_nM, c_p, f"{p} peak after the simulated doses", p)
+        _finish_displacement_axes(axA, f"{p} added to {ref}: {endpoint.name.replace('_', ' ')}", p, st)
 
         # B: reference concentration on x
         ec50 = K_r / (1.0 + t_r)
@@ -787,17 +780,25 @@ def displacement_figure(findings, endpoint: Endpoint, *, style: str | Style | No
                               label=f"crossover at {Cx:.3g} nM: {p} adds below, lowers above")
             dia.set_gid(f"crossover:all:{p}")
         if np.isfinite(r.reference_reached_nM) and r.reference_reached_nM > 0:
-            mark = axB.axvline(r.reference_reached_nM, color=c_ref, lw=2.2, ls=":",
-                               label=f"{ref} peak after the simulated dose ({r.reference_reached_nM:.3g} nM)")
-            mark.set_gid(f"reached:{ref}")
-        axB.set_xscale("log")
-        axB.set_ylim(-2, 102)
-        style_axes(axB, title=f"{ref} with {p} present: {endpoint.name.replace('_', ' ')}",
-                   xlabel=f"{ref} unbound concentration (nM, log scale)", ylabel="response (% of Em)",
-                   legend=False, style=st)
-        _legend_below(axB, st)
+            _mark_reached(axB, r.reference_reached_nM, c_ref, f"{ref} peak after the simulated dose", ref)
+        _finish_displacement_axes(axB, f"{ref} with {p} present: {endpoint.name.replace('_', ' ')}", ref, st)
     footer(fig, st)
     return fig
+
+
+def _mark_reached(ax, conc_nM: float, colour, text: str, compound: str) -> None:
+    """The dotted vertical line at the concentration a compound reaches after the simulated doses."""
+    mark = ax.axvline(conc_nM, color=colour, lw=2.2, ls=":", label=f"{text} ({conc_nM:.3g} nM)")
+    mark.set_gid(f"reached:{compound}")
+
+
+def _finish_displacement_axes(ax, title: str, x_compound: str, st) -> None:
+    """Log concentration axis, response in % of Em, title and the legend below the axes."""
+    ax.set_xscale("log")
+    ax.set_ylim(-2, 102)
+    style_axes(ax, title=title, xlabel=f"{x_compound} unbound concentration (nM, log scale)",
+               ylabel="response (% of Em)", legend=False, style=st)
+    _legend_below(ax, st)
 
 
 def study_figures(study_result, *, style: str | Style | None = None, conc_unit: str = "nM", log_y: bool = False,
