@@ -136,8 +136,9 @@ def make_nodes(t_h, breakpoints_h=(), max_step_h: float = DEFAULT_MAX_STEP_H, *,
                             f"{wanted.sum() + 1:.4g} integration nodes, over max_nodes = {max_nodes:,}; shorten "
                             "the time span, raise max_step_h, or raise max_nodes")
     parts = wanted.astype(int)
-    pieces = [base[:-1, None][k] + h[k] * np.arange(parts[k]) / parts[k] for k in range(h.size)]
-    return np.concatenate(pieces + [base[-1:]])
+    seg = np.repeat(np.arange(h.size), parts)                     # the base interval of every node but the last
+    j = np.arange(seg.size) - np.repeat(np.cumsum(parts) - parts, parts)
+    return np.concatenate([base[seg] + h[seg] * j / parts[seg], base[-1:]])
 
 
 def node_index(nodes_h, t_h) -> np.ndarray:
@@ -267,7 +268,7 @@ class _RadauShared(_Radau):
             w = P.sum(axis=-1)                                                        # (L, G, 3)
             Qm = [np.ascontiguousarray(Q[:, :, :, j].transpose(2, 1, 0).reshape(_S * Gn, L)) for j in range(_S)]
             W = np.ascontiguousarray(w.transpose(1, 2, 0))                            # (G, 3, L)
-            Qlast = [np.ascontiguousarray(Q[:, :, 2, j].T[:, :, None]) for j in range(_S)]  # (G, L, 1)
+            Qlast = np.stack([Q[:, :, 2, j].T[:, :, None] for j in range(_S)])   # (3, G, L, 1)
             w_last = np.ascontiguousarray(w[:, :, 2].T[:, :, None])                       # (G, L, 1)
             self._cache[key] = (Qm, W, Qlast, w_last)
         self._last_h, self._last = h, self._cache[key]
@@ -278,15 +279,18 @@ class _RadauShared(_Radau):
         array it returns, so a large chunk does not fault fresh pages in at every step."""
         if getattr(self, "_scratch_key", None) != (Gn, L, N):
             self._scratch_key = (Gn, L, N)
-            self._work = (np.empty((_S, _S * Gn, N)), np.empty((Gn, _S, N)), np.empty((12, Gn, N)),
-                          np.empty((Gn, L, N)))
+            self._work = (np.empty((_S, _S * Gn, N)), np.empty((Gn, _S, N)), np.empty((2, Gn, N)),
+                          np.empty((2, 2, Gn, N)), np.empty((2, 2, Gn, N)), np.empty((Gn, 2, N)),
+                          np.empty((Gn, 2, N)), np.empty((3, Gn, N)), np.empty((_S, Gn, L, N)),
+                          np.empty((_S, Gn, N)))
         return self._work
 
     def step(self, B: np.ndarray, ce: list, h: float) -> np.ndarray:
-        """``B`` (G, L, N); ``ce`` three (L, N) arrays. The same arithmetic as :meth:`_Radau.step`, in place."""
+        """``B`` (G, L, N); ``ce`` three (L, N) arrays. The same arithmetic as :meth:`_Radau.step`, in place, with
+        the symmetric parts of the elimination done as one operation on stacked arrays."""
         Qm, W, Qlast, w_last = self.constants(h)
         Gn, L, N = B.shape
-        Kb, v, t, tmp = self._scratch(Gn, L, N)
+        Kb, v, lv, prod, g, tv, v12, t, terms, u = self._scratch(Gn, L, N)
         np.matmul(W, B, out=v)
         np.subtract(1.0, v, out=v)                                     # v = 1 - r, (G, 3, N)
         for j in range(_S):
@@ -294,45 +298,41 @@ class _RadauShared(_Radau):
         G = Kb.reshape(_S, _S, Gn, N)                                  # G[j, i] = K_ij, (G, N)
         for i in range(_S):
             G[i, i] += 1.0
-        K00, K01, K02 = G[0, 0], G[1, 0], G[2, 0]
-        K10, K11, K12 = G[0, 1], G[1, 1], G[2, 1]
-        K20, K21, K22 = G[0, 2], G[1, 2], G[2, 2]
-        l10, l20, g11, g12, g21, g22, v1, v2, l21, u0, u1, u2 = t
-        # Gaussian elimination without pivoting (see _Radau.step)
-        np.divide(K10, K00, out=l10)
-        np.divide(K20, K00, out=l20)
-        np.multiply(l10, K01, out=g11)
-        np.subtract(K11, g11, out=g11)
-        np.multiply(l10, K02, out=g12)
-        np.subtract(K12, g12, out=g12)
-        np.multiply(l20, K01, out=g21)
-        np.subtract(K21, g21, out=g21)
-        np.multiply(l20, K02, out=g22)
-        np.subtract(K22, g22, out=g22)
+        K00 = G[0, 0]
+        # Gaussian elimination without pivoting (see _Radau.step); l_i = K_i0 / K00 (i = 1, 2) and
+        # g_ij = K_ij - l_i K_0j, kept transposed as g[j-1, i-1] like G
+        np.divide(G[0, 1:], K00, out=lv)                               # lv[i-1] = l_i0
+        np.multiply(G[1:, 0][:, None], lv[None], out=prod)
+        np.subtract(G[1:, 1:], prod, out=g)
+        g11, g12, g21, g22 = g[0, 0], g[1, 0], g[0, 1], g[1, 1]
         v0 = v[:, 0]
-        np.multiply(l10, v0, out=v1)
-        np.subtract(v[:, 1], v1, out=v1)
-        np.multiply(l20, v0, out=v2)
-        np.subtract(v[:, 2], v2, out=v2)
+        np.multiply(lv.transpose(1, 0, 2), v0[:, None], out=tv)        # v_i - l_i v0 (i = 1, 2)
+        np.subtract(v[:, 1:], tv, out=v12)
+        v1, v2 = v12[:, 0], v12[:, 1]
+        l21, den, w0 = t
+        u0, u1, u2 = u
         np.divide(g21, g11, out=l21)
         np.multiply(l21, v1, out=u2)                                   # u2 = (v2 - l21 v1) / (g22 - l21 g12)
         np.subtract(v2, u2, out=u2)
-        np.multiply(l21, g12, out=u1)
-        np.subtract(g22, u1, out=u1)
-        np.divide(u2, u1, out=u2)
+        np.multiply(l21, g12, out=den)
+        np.subtract(g22, den, out=den)
+        np.divide(u2, den, out=u2)
         np.multiply(g12, u2, out=u1)                                   # u1 = (v1 - g12 u2) / g11
         np.subtract(v1, u1, out=u1)
         np.divide(u1, g11, out=u1)
-        np.multiply(K01, u1, out=u0)                                   # u0 = (v0 - K01 u1 - K02 u2) / K00
+        np.multiply(G[1, 0], u1, out=u0)                               # u0 = (v0 - K01 u1 - K02 u2) / K00
         np.subtract(v0, u0, out=u0)
-        np.multiply(K02, u2, out=l10)
-        np.subtract(u0, l10, out=u0)
+        np.multiply(G[2, 0], u2, out=w0)
+        np.subtract(u0, w0, out=u0)
         np.divide(u0, K00, out=u0)
+        # new B = w_last B + sum_j Qlast_j ce_j u_j, the three terms stacked
+        for j in range(_S):
+            np.multiply(ce[j][None], u[j][:, None, :], out=terms[j])
+        terms *= Qlast
         out = np.multiply(w_last, B)
-        for j, u in enumerate((u0, u1, u2)):
-            np.multiply(ce[j][None], u[:, None, :], out=tmp)
-            tmp *= Qlast[j]
-            out += tmp
+        out += terms[0]
+        out += terms[1]
+        out += terms[2]
         return out
 
 
@@ -411,11 +411,13 @@ def iter_kinetic_occupancy(nodes_h, ce_stream: Iterable, kon_per_nM_per_h, koff_
         n_grp = int(np.prod(groups))
         rad = _RadauShared(np.ascontiguousarray(kon_b[..., 0].reshape(shape[0], n_grp)),
                            np.ascontiguousarray(koff_b[..., 0].reshape(shape[0], n_grp)))
-        Bg = np.ascontiguousarray(np.moveaxis(B.reshape(shape[0], n_grp, shape[-1]), 0, 1))     # (G, L, N)
+        Bg = np.ascontiguousarray(B.reshape(shape[0], n_grp, shape[-1]).transpose(1, 0, 2))     # (G, L, N)
+        flat = (shape[0], shape[-1])
         for n in range(h.size):
-            ce = [np.asarray(next(it), dtype=float).reshape(shape[0], shape[-1]) for _ in range(_S)]
+            ce = [np.asarray(next(it), dtype=float).reshape(flat), np.asarray(next(it), dtype=float).reshape(flat),
+                  np.asarray(next(it), dtype=float).reshape(flat)]
             Bg = rad.step(Bg, ce, float(h[n]))
-            yield float(nodes[n + 1]), np.moveaxis(Bg, 0, 1).reshape(shape)
+            yield float(nodes[n + 1]), Bg.transpose(1, 0, 2).reshape(shape)
         return
     rad = _Radau(np.ascontiguousarray(kon_b), np.ascontiguousarray(koff_b))
     for n in range(h.size):

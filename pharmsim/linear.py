@@ -436,8 +436,11 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
         whole[key] = [_block_matrices(A_perm, sl, h, with_integral=has_infusions) for sl in slices]
         inner[key] = [[_block_matrices(A_perm, slices[b], float(cj) * h, with_integral=has_infusions)
                        for b, _, _ in rows] for cj in c]
-    cache = {key: (whole[key], [[(E[loc], None if G is None else G[loc]) for (_, _, loc), (E, G)
-                                 in zip(rows, stage, strict=True)] for stage in inner[key]])
+    # per block with rows observed inside: the rows of every stage stacked, (S r, m[, N]), one product per step
+    cache = {key: (whole[key], [(np.concatenate([stage[i][0][loc] for stage in inner[key]]),
+                                 None if not has_infusions else np.concatenate([stage[i][1][loc]
+                                                                                for stage in inner[key]]))
+                                for i, (_, _, loc) in enumerate(rows)])
              for key in whole}
     del whole, inner
     spare = x.copy()          # rows outside every block (unobserved sinks) stay defined
@@ -449,15 +452,12 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
             for j in np.nonzero(running[k])[0]:
                 r[infusion_state[j]] += inf_rate[:, j]
         out_inside = np.empty((c.size, inside_perm.size, N))
-        for s_idx, stage in enumerate(stages):
-            for (b, dest, _), (E, G) in zip(rows, stage, strict=True):
-                sl = slices[b]
-                target = out_inside[s_idx, dest]         # a view where the rows are contiguous, else a copy
-                _apply(E, x[sl], out=target)
-                if r is not None:
-                    target += _apply(G, r[sl])
-                if isinstance(dest, np.ndarray):
-                    out_inside[s_idx, dest] = target
+        for (b, dest, loc), (E, G) in zip(rows, stages, strict=True):
+            sl = slices[b]
+            y = _apply(E, x[sl])                                     # (S r, N): every stage at once
+            if r is not None:
+                y += _apply(G, r[sl])
+            out_inside[:, dest] = y.reshape(c.size, loc.size, N)
         for sl, (E, G) in zip(slices, full, strict=True):
             _apply(E, x[sl], out=spare[sl])
             if r is not None:
@@ -511,6 +511,7 @@ class MeshStates:
             X[k] = xk
         self.nodes, self.inputs, self._su, self._X = nodes, inputs, su, X
         self._cache: dict[float, list] = {}
+        self._Z: dict[int, np.ndarray] = {}
         self._eig = [self._eigen(su.A_perm[..., sl, sl]) for sl in su.slices]
 
     @classmethod
@@ -529,6 +530,14 @@ class MeshStates:
         if A_blk.ndim == 2:
             return lam[0], V[0], Vi[0]
         return np.moveaxis(lam, 0, -1), np.moveaxis(V, 0, -1), np.moveaxis(Vi, 0, -1)
+
+    def _modal(self, b: int, Vi: np.ndarray, sl: slice) -> np.ndarray:
+        """``V^-1 x(t_k)`` of block ``b`` at every node, (K, m, N), computed on first use."""
+        Z = self._Z.get(b)
+        if Z is None:
+            sub = "ij,kjn->kin" if Vi.ndim == 2 else "ijn,kjn->kin"
+            Z = self._Z[b] = np.einsum(sub, Vi, self._X[:, sl])
+        return Z
 
     def _matrices(self, key: float, h: float, with_integral: bool):
         hit = self._cache.get(key)
@@ -554,18 +563,21 @@ class MeshStates:
         out[at_node] = X[k[at_node]][:, obs]
         inside = np.nonzero(~at_node)[0]
         if inside.size and all(e is not None for e in self._eig) and inputs.infusion_start_h.size == 0:
-            # x(t_k + tau) = V exp(lambda tau) V^-1 x(t_k): every offset at once, no exponential per offset
-            xs = X[k[inside]]                                                                # (m, n, N)
-            res = np.empty_like(xs)
-            tau = off[inside]
-            for sl, (lam, V, Vi) in zip(su.slices, self._eig, strict=True):
+            # x(t_k + tau) = V exp(lambda tau) V^-1 x(t_k): every offset at once, no exponential per offset; the
+            # modal coordinates V^-1 x(t_k) of the node states are formed once, and only the observed rows of V
+            # are applied
+            kk, tau = k[inside], off[inside]
+            for b, (sl, (lam, V, Vi)) in enumerate(zip(su.slices, self._eig, strict=True)):
+                dest = np.nonzero((obs >= sl.start) & (obs < sl.stop))[0]
+                if not dest.size:
+                    continue
+                Vo = V[obs[dest] - sl.start]
                 if V.ndim == 2:
-                    z = np.einsum("ij,kjn->kin", Vi, xs[:, sl]) * np.exp(lam[None, :, None] * tau[:, None, None])
-                    res[:, sl] = np.einsum("ij,kjn->kin", V, z).real
+                    z = self._modal(b, Vi, sl)[kk] * np.exp(lam[None, :, None] * tau[:, None, None])
+                    out[inside[:, None], dest[None, :]] = np.einsum("ij,kjn->kin", Vo, z).real
                 else:
-                    z = np.einsum("ijn,kjn->kin", Vi, xs[:, sl]) * np.exp(lam[None] * tau[:, None, None])
-                    res[:, sl] = np.einsum("ijn,kjn->kin", V, z).real
-            out[inside] = res[:, obs]
+                    z = self._modal(b, Vi, sl)[kk] * np.exp(lam[None] * tau[:, None, None])
+                    out[inside[:, None], dest[None, :]] = np.einsum("ijn,kjn->kin", Vo, z).real
             inside = inside[:0]
         if inside.size:
             starts = nodes[k[inside]]
