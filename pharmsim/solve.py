@@ -1156,6 +1156,7 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | No
         if len(pks) == 1:
             for k, (_, x) in enumerate(iter_linear(pk.matrix(), t, inp, observe=rows)):
                 writer.node(k, x)
+            writer.flush()
             return
         row, carry = 0, None
         for k, pk_k in enumerate(pks):              # each period from the whole state at the end of the one before
@@ -1170,6 +1171,7 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | No
                     row += 1
                 else:
                     carry = x.T.copy()
+        writer.flush()
         return
     nodes = work.nodes
     lig_u = work.lig_u
@@ -1188,6 +1190,7 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | No
             writer.inv_V = inv_V[node_period[k]]
             writer.stream_node(k, x, None, row if work.keep[k] else None, nodes)
             row += bool(work.keep[k])
+        writer.flush()
         return
     kon, koff = _kinetic_rates(model, plan, lig_u)
     pending: list = []
@@ -1206,6 +1209,7 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | No
         writer.inv_V = inv_V[node_period[k]]
         writer.stream_node(k, x, B, row if work.keep[k] else None, nodes)
         row += bool(work.keep[k])
+    writer.flush()
 
 
 def _ode_steps(pk, nodes, inp: Inputs, rows, inside_rows, starts=None):
@@ -1290,6 +1294,8 @@ class _Writer:
             if rows:
                 self.r_cols[q] = (rows, [col[(q, "all", eps[e].receptor, eps[e].name)] for e in rows])
         self.stepper = None
+        self._buf: list = []
+        self._row0, self._buf_inv, self._cap = 0, None, 1
 
     def _occupancy(self, x, B):
         parts = []
@@ -1300,31 +1306,69 @@ class _Writer:
             parts.append(ratio / (1.0 + ratio.sum(axis=0, keepdims=True)))      # Gaddum
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
-    def _write(self, row, x, occ, reads):
-        out, sl = self.out, self.sl
+    #: Bytes of buffered node values (states and occupancies) after which the buffered output rows are written
+    BUFFER_BYTES = 4 << 20
+    #: Most output rows written at once
+    BUFFER_ROWS = 32
+
+    def _assign(self, rows: slice, cols, values: np.ndarray) -> None:
+        """``out[rows, cols, subjects] = values`` (R, len(cols), n) for a slice or an index array of subjects."""
+        if isinstance(self.sl, slice):
+            self.out[rows, cols, self.sl] = values
+        else:
+            self.out[np.ix_(np.arange(rows.start, rows.stop), cols, self.sl)] = values
+
+    def _write(self, row0: int, X: np.ndarray, occ, reads, inv_V: np.ndarray) -> None:
+        """Write the output rows ``row0, row0 + 1, ...`` from the stacked node states ``X`` (R, n_x, n), occupancies
+        ``occ`` (R, pairs, n) and tolerance read-outs ``reads`` (each (R, endpoints, n)), with one assignment per
+        kind of output."""
+        rows = slice(row0, row0 + X.shape[0])
         if self.c_rows or self.m_rows:
-            C = x[:self.inv_V.shape[0]] * self.inv_V
+            C = X[:, :inv_V.shape[0]] * inv_V
             if self.c_rows:
-                out[row, self.c_cols, sl] = C[self.c_rows]
+                self._assign(rows, self.c_cols, C[:, self.c_rows])
             if self.m_rows:
-                out[row, self.m_cols, sl] = C[self.m_rows] * self.m_fac
+                self._assign(rows, self.m_cols, C[:, self.m_rows] * self.m_fac)
         if self.e_rows:
-            out[row, self.e_cols, sl] = np.maximum(x[self.e_rows], 0.0)
+            self._assign(rows, self.e_cols, np.maximum(X[:, self.e_rows], 0.0))
         if self.o_rows:
-            out[row, self.o_cols, sl] = occ[self.o_rows]
+            self._assign(rows, self.o_cols, occ[:, self.o_rows])
         if not self.r_cols:
             return
         if reads is None:
-            S = self.TAU @ occ
+            S = np.matmul(self.TAU, occ)
             if not self.hyperbolic:
                 S = S**self.slope
             reads = {"response": self.Em * S / (1.0 + S)}
-        for q, (rows, cols) in self.r_cols.items():
-            out[row, cols, sl] = reads[q][rows]
+        for q, (e_rows, cols) in self.r_cols.items():
+            self._assign(rows, cols, reads[q][:, e_rows])
+
+    def _put(self, row: int, x: np.ndarray, occ) -> None:
+        """Buffer one output row (consecutive rows with the same volumes) and write the buffer when it is full."""
+        buf = self._buf
+        if buf and (row != self._row0 + len(buf) or self.inv_V is not self._buf_inv):
+            self.flush()
+        if not buf:
+            self._row0, self._buf_inv = row, self.inv_V
+            per_row = x.nbytes + (0 if occ is None else occ.nbytes)
+            self._cap = int(max(1, min(self.BUFFER_ROWS, self.BUFFER_BYTES // max(per_row, 1))))
+        buf.append((x, occ))
+        if len(buf) >= self._cap:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered output rows (call once after the last node of a chunk)."""
+        buf = self._buf
+        if not buf:
+            return
+        X = np.stack([x for x, _ in buf])
+        occ = None if buf[0][1] is None else np.stack([o for _, o in buf])
+        self._write(self._row0, X, occ, None, self._buf_inv)
+        buf.clear()
 
     def node(self, row, x):
         """Exact-at-outputs: every call is an output time."""
-        self._write(row, x, self._occupancy(x, None) if self.pairs else None, None)
+        self._put(row, x, self._occupancy(x, None) if self.pairs else None)
 
     def stream_node(self, k, x, B, row, nodes):
         """Streaming / ODE: called at every node; ``row`` is the output row when the node is an output time."""
@@ -1332,17 +1376,18 @@ class _Writer:
         if not plan.tolerance and row is None:
             return
         occ = self._occupancy(x, B) if self.pairs else None
-        reads = None
-        if plan.tolerance:
-            s_g = self.TAU @ occ
-            s_des = self.DES * desensitising_stimulus(self.work.model.tolerance, self.EFF @ occ, self.ARR @ occ)
-            if self.stepper is None:
-                self.stepper = ToleranceStepper(self.work.model.tolerance, s_g, s_des, Em=self.Em)
-            else:
-                self.stepper.step(float(nodes[k] - nodes[k - 1]), s_g, s_des)
-            reads = self.stepper.read()
+        if not plan.tolerance:
+            self._put(row, x, occ)
+            return
+        s_g = self.TAU @ occ
+        s_des = self.DES * desensitising_stimulus(self.work.model.tolerance, self.EFF @ occ, self.ARR @ occ)
+        if self.stepper is None:
+            self.stepper = ToleranceStepper(self.work.model.tolerance, s_g, s_des, Em=self.Em)
+        else:
+            self.stepper.step(float(nodes[k] - nodes[k - 1]), s_g, s_des)
         if row is not None:
-            self._write(row, x, occ, reads)
+            reads = {q: v[None] for q, v in self.stepper.read().items()}
+            self._write(row, x[None], None if occ is None else occ[None], reads, self.inv_V)
 
 
 # ------------------------------------------------------------------------------------------------ PK alone
