@@ -296,8 +296,7 @@ class _RadauShared(_Radau):
         for j in range(_S):
             np.matmul(Qm[j], ce[j], out=Kb[j])
         G = Kb.reshape(_S, _S, Gn, N)                                  # G[j, i] = K_ij, (G, N)
-        for i in range(_S):
-            G[i, i] += 1.0
+        Kb.reshape(_S * _S, Gn, N)[::_S + 1] += 1.0                   # + I: the diagonal, (0,0) (1,1) (2,2)
         K00 = G[0, 0]
         # Gaussian elimination without pivoting (see _Radau.step); l_i = K_i0 / K00 (i = 1, 2) and
         # g_ij = K_ij - l_i K_0j, kept transposed as g[j-1, i-1] like G
@@ -473,17 +472,23 @@ def kinetic_occupancy(nodes_h, ce_nM, kon_per_nM_per_h, koff_per_h, b0=None) -> 
     return np.ascontiguousarray(out.transpose(2, 0, 1))
 
 
-def _steps_from(B0, a, h, ce_fn, kon, koff, n_steps):
+def _rates_radau(kon, koff, n: int) -> _Radau:
+    """The Radau integrator of :func:`_steps_from` for ``n`` subjects: rates (L, 1, n), broadcast over the
+    intervals of each step; built once per mesh adaptation so that its step constants are reused."""
+    L = np.shape(kon)[-1]
+    kon_b = np.broadcast_to(np.atleast_2d(kon), (n, L)).T[:, None, :]
+    koff_b = np.broadcast_to(np.atleast_2d(koff), (n, L)).T[:, None, :]
+    return _Radau(np.ascontiguousarray(kon_b), np.ascontiguousarray(koff_b))
+
+
+def _steps_from(B0, a, h, ce_fn, rad: _Radau, n_steps):
     """Integrate ``n_steps`` equal steps of length ``h`` from each start (``B0`` (n, k, L) at times ``a`` (k,)),
-    batched over the k intervals; returns the states after each step, (n_steps, n, k, L)."""
+    batched over the k intervals, with ``rad`` (:func:`_rates_radau`); returns the states after each step,
+    (n_steps, n, k, L)."""
     n, k, L = B0.shape
     t_need = _stage_points(a, h, n_steps)
     times, inv = np.unique(t_need, return_inverse=True)
     ce = np.asarray(ce_fn(times), dtype=float)[:, inv].reshape(n, n_steps, _S, k, L)
-    kon_b = np.broadcast_to(np.atleast_2d(kon), (n, L)).T[:, None, :]
-    koff_b = np.broadcast_to(np.atleast_2d(koff), (n, L)).T[:, None, :]
-    # rates vary along the subjects only: constants on (L, 1, n), broadcast over the k intervals in each step
-    rad = _Radau(np.ascontiguousarray(kon_b), np.ascontiguousarray(koff_b))
     B = B0.transpose(2, 1, 0)                                              # (L, k, n)
     out = np.empty((n_steps, n, k, L))
     for s in range(n_steps):
@@ -499,7 +504,7 @@ def _stage_points(a, h: float, n_steps: int) -> np.ndarray:
     return (a[None, None, :] + offs[:, :, None]).ravel()
 
 
-def _local_errors(a, b, B0, ce_fn, kon, koff, atol, rtol):
+def _local_errors(a, b, B0, ce_fn, rad: _Radau, atol, rtol):
     """Step-doubling estimate of each interval's local error (one step vs two half steps from ``B0``),
     scaled by ``atol + rtol |B|``; max over subjects and ligands, shape (k,)."""
     err = np.zeros(a.size)
@@ -515,8 +520,8 @@ def _local_errors(a, b, B0, ce_fn, kon, koff, atol, rtol):
         def ce_at(t, times=times, ce_all=ce_all):
             return ce_all[:, np.searchsorted(times, t)]
 
-        one = _steps_from(B0[:, idx], a[idx], hh, ce_at, kon, koff, 1)[-1]
-        two = _steps_from(B0[:, idx], a[idx], hh / 2, ce_at, kon, koff, 2)[-1]
+        one = _steps_from(B0[:, idx], a[idx], hh, ce_at, rad, 1)[-1]
+        two = _steps_from(B0[:, idx], a[idx], hh / 2, ce_at, rad, 2)[-1]
         err[idx] = (np.abs(one - two) / (atol + rtol * np.abs(two))).max(axis=(0, 2))
     return err
 
@@ -627,9 +632,10 @@ def adapt_nodes(t_h, ce_fn: Callable[[np.ndarray], np.ndarray], kon_per_nM_per_h
         x = np.where(koff_b > 0, kon_b * ce / np.where(koff_b > 0, koff_b, 1.0), 0.0)   # Ce/K; unbound ligands 0
         B = x / (1.0 + x.sum(axis=-1, keepdims=True))
     a, b, B0 = nodes[:-1], nodes[1:], B[:, :-1]
+    rad = _rates_radau(kon, koff, B.shape[0])
     added = []
     for _ in range(int(max_rounds)):
-        err = _local_errors(a, b, B0, ce_fn, kon, koff, atol, rtol)
+        err = _local_errors(a, b, B0, ce_fn, rad, atol, rtol)
         bad = err > 1.0
         if not bad.any():
             return np.unique(np.concatenate([nodes, *added]))
@@ -644,7 +650,7 @@ def adapt_nodes(t_h, ce_fn: Callable[[np.ndarray], np.ndarray], kon_per_nM_per_h
             for hk in np.unique(h_keys):
                 g = np.nonzero(sel)[0][h_keys == hk]
                 hh = float((b_bad[g[0]] - a_bad[g[0]]) / parts)
-                states = _steps_from(B_bad[:, g], a_bad[g], hh, ce_fn, kon, koff, parts - 1)   # (parts-1, n, k, L)
+                states = _steps_from(B_bad[:, g], a_bad[g], hh, ce_fn, rad, parts - 1)        # (parts-1, n, k, L)
                 starts = np.concatenate([B_bad[:, g][None], states], axis=0)                  # (parts, n, k, L)
                 t0 = a_bad[g][None, :] + hh * np.arange(parts)[:, None]                      # (parts, k)
                 new_a.append(t0.ravel())

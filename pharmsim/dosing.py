@@ -51,7 +51,7 @@ This software is for teaching and research, not dosing advice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -273,7 +273,7 @@ class Doses:
     def select(self, keep) -> Doses:
         """The events ``keep`` (a boolean mask or index array), resets unchanged."""
         keep = np.arange(self.n_events)[keep]
-        return Doses(time_h=self.time_h[keep], compound=tuple(self.compound[i] for i in keep),
+        return Doses._of_checked(time_h=self.time_h[keep], compound=tuple(self.compound[i] for i in keep),
                      route=tuple(self.route[i] for i in keep), amount_nmol=self.amount_nmol[..., keep],
                      duration_h=self.duration_h[keep], rate_nmol_per_h=self.rate_nmol_per_h[keep],
                      ss=self.ss[keep], ii_h=self.ii_h[keep], F=self.F[keep], lag_h=self.lag_h[keep],
@@ -297,7 +297,7 @@ class Doses:
             N = n.pop()
             a = np.broadcast_to(a, (N, a.shape[-1]))
             b = np.broadcast_to(b, (N, b.shape[-1]))
-        return Doses(
+        return Doses._of_checked(
             time_h=np.concatenate([self.time_h, other.time_h]),
             compound=self.compound + other.compound,
             route=self.route + other.route,
@@ -308,8 +308,19 @@ class Doses:
             ii_h=np.concatenate([self.ii_h, other.ii_h]),
             F=np.concatenate([self.F, other.F]),
             lag_h=np.concatenate([self.lag_h, other.lag_h]),
-            reset_h=np.concatenate([self.reset_h, other.reset_h]),
+            reset_h=np.unique(np.concatenate([self.reset_h, other.reset_h])),
         )
+
+    @classmethod
+    def _of_checked(cls, **fields) -> Doses:
+        """A Doses from fields that are already in their checked form (the union or a selection of checked events:
+        every check of ``__post_init__`` is per event, so it holds again); skips re-checking them."""
+        if fields.keys() != _DOSES_FIELDS:
+            raise TypeError(f"Doses._of_checked needs every field; got {sorted(fields)}")
+        out = object.__new__(cls)
+        for name, value in fields.items():
+            object.__setattr__(out, name, value)
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """One row per event (and subject when amounts are per subject); resets as rows with route 'reset'. The
@@ -485,6 +496,10 @@ def infusion(compound: str, rate_per_h, start_h: float, duration_h: float | None
     dur = require_number("duration_h", duration_h, "h", minimum=0, strict=True)
     return dose(compound, rate * dur, start_h, unit=unit, route=route, duration_h=dur, ss=ss, ii_h=ii_h, addl=addl,
                 F=F, lag_h=lag_h, library=library, molar_mass_g_per_mol=molar_mass_g_per_mol)
+
+
+#: The fields of :class:`Doses` (for ``Doses._of_checked``)
+_DOSES_FIELDS = {f.name for f in fields(Doses)}
 
 
 from .events import EventTable, read_event_table  # noqa: E402  (events builds on Doses)
