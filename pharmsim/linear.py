@@ -436,10 +436,14 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
         whole[key] = [_block_matrices(A_perm, sl, h, with_integral=has_infusions) for sl in slices]
         inner[key] = [[_block_matrices(A_perm, slices[b], float(cj) * h, with_integral=has_infusions)
                        for b, _, _ in rows] for cj in c]
-    # per block with rows observed inside: the rows of every stage stacked, (S r, m[, N]), one product per step
-    cache = {key: (whole[key], [(np.concatenate([stage[i][0][loc] for stage in inner[key]]),
-                                 None if not has_infusions else np.concatenate([stage[i][1][loc]
-                                                                                for stage in inner[key]]))
+    # per block with rows observed inside: the rows of every stage stacked row by row, (r S, m[, N]) in the order
+    # (row, stage), so that one product per step fills the block's rows of the (n_inside, S, N) stage array
+    def stacked(stages, loc, which):
+        M = np.stack([stage[which][loc] for stage in stages], axis=1)         # (r, S, m[, N])
+        return M.reshape((-1,) + M.shape[2:])
+
+    cache = {key: (whole[key], [(stacked([st[i] for st in inner[key]], loc, 0),
+                                 stacked([st[i] for st in inner[key]], loc, 1) if has_infusions else None)
                                 for i, (_, _, loc) in enumerate(rows)])
              for key in whole}
     del whole, inner
@@ -451,13 +455,18 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
             r = np.zeros((n, N))
             for j in np.nonzero(running[k])[0]:
                 r[infusion_state[j]] += inf_rate[:, j]
-        out_inside = np.empty((c.size, inside_perm.size, N))
+        out_inside = np.empty((inside_perm.size, c.size, N))
         for (b, dest, loc), (E, G) in zip(rows, stages, strict=True):
             sl = slices[b]
-            y = _apply(E, x[sl])                                     # (S r, N): every stage at once
+            if isinstance(dest, slice):                              # every stage at once, in place
+                y = out_inside[dest].reshape(-1, N)
+                _apply(E, x[sl], out=y)
+            else:
+                y = _apply(E, x[sl])
             if r is not None:
                 y += _apply(G, r[sl])
-            out_inside[:, dest] = y.reshape(c.size, loc.size, N)
+            if not isinstance(dest, slice):
+                out_inside[dest] = y.reshape(loc.size, c.size, N)
         for sl, (E, G) in zip(slices, full, strict=True):
             _apply(E, x[sl], out=spare[sl])
             if r is not None:
@@ -465,7 +474,7 @@ def iter_linear_steps(A, nodes_h, fractions, inputs: Inputs | None = None, x0=No
         x, spare = spare, x
         for j in boluses.get(k + 1, ()):
             x[bolus_state[j]] += bolus_amount[:, j]
-        yield out_inside, x[obs_perm]
+        yield out_inside.transpose(1, 0, 2), x[obs_perm]
 
 
 class MeshStates:

@@ -1295,7 +1295,7 @@ class _Writer:
                 self.r_cols[q] = (rows, [col[(q, "all", eps[e].receptor, eps[e].name)] for e in rows])
         self.stepper = None
         self._buf: list = []
-        self._row0, self._buf_inv, self._cap = 0, None, 1
+        self._row0, self._buf_inv = 0, None
 
     def _occupancy(self, x, B):
         parts = []
@@ -1306,8 +1306,10 @@ class _Writer:
             parts.append(ratio / (1.0 + ratio.sum(axis=0, keepdims=True)))      # Gaddum
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
-    #: Bytes of buffered node values (states and occupancies) after which the buffered output rows are written
-    BUFFER_BYTES = 4 << 20
+    #: Output rows whose node values (states and occupancies) take at most this many bytes are buffered and written
+    #: together (small chunks, where the cost of a write is its Python overhead); larger ones are written at once
+    #: (the copy into a buffer would cost more than it saves)
+    BUFFER_ROW_BYTES = 64 << 10
     #: Most output rows written at once
     BUFFER_ROWS = 32
 
@@ -1349,11 +1351,12 @@ class _Writer:
         if buf and (row != self._row0 + len(buf) or self.inv_V is not self._buf_inv):
             self.flush()
         if not buf:
+            if x.nbytes + (0 if occ is None else occ.nbytes) > self.BUFFER_ROW_BYTES:
+                self._write(row, x[None], None if occ is None else occ[None], None, self.inv_V)
+                return
             self._row0, self._buf_inv = row, self.inv_V
-            per_row = x.nbytes + (0 if occ is None else occ.nbytes)
-            self._cap = int(max(1, min(self.BUFFER_ROWS, self.BUFFER_BYTES // max(per_row, 1))))
         buf.append((x, occ))
-        if len(buf) >= self._cap:
+        if len(buf) >= self.BUFFER_ROWS:
             self.flush()
 
     def flush(self) -> None:
