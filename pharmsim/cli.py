@@ -160,8 +160,9 @@ def write_study(sr, out_dir: Path, *, style=None, conc_unit: str = "nM", log_y: 
         written.append(write_csv(out_dir / "tables" / name, frame))
     figures: list[report.ReportFigure] = []
     if study.figures:
-        for name, fig, caption in study_figures(sr, style=st, conc_unit=conc_unit, log_y=log_y, findings=findings):
-            png = report.figure_png(fig, dpi=st.dpi)
+        items = study_figures(sr, style=st, conc_unit=conc_unit, log_y=log_y, findings=findings)
+        pngs = report.figure_pngs([fig for _, fig, _ in items], dpi=st.dpi)
+        for (name, fig, caption), png in zip(items, pngs, strict=True):
             plt.close(fig)
             written.append(write_bytes(out_dir / "figures" / name, png))
             figures.append(report.ReportFigure(name=f"figures/{name}", png=png, caption=caption))

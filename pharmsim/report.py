@@ -21,7 +21,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+import multiprocessing
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +34,7 @@ import pandas as pd
 from ._version import __version__
 from .validate import PharmsimError
 
-__all__ = ["AUC_EXTRAP_LIMIT_PCT", "PNG_SIGNATURE", "ReportFigure", "ReportTable", "affinity_table",
+__all__ = ["AUC_EXTRAP_LIMIT_PCT", "PNG_SIGNATURE", "ReportFigure", "ReportTable", "affinity_table", "figure_pngs",
            "displacement_report_table", "endpoint_report_table", "figure_png", "html_report", "nca_report_table",
            "split_notes", "study_report", "table_html", "terminal_lines"]
 
@@ -113,6 +115,37 @@ def figure_png(fig, dpi: int = 110) -> bytes:
     if not data.startswith(PNG_SIGNATURE):
         raise PharmsimError("figure must be PNG bytes (starting with the PNG signature); got other bytes")
     return data
+
+
+def figure_pngs(figs: Sequence, dpi: int = 110, *, workers: int | None = None) -> list[bytes]:
+    """PNG bytes of several figures, each as :func:`figure_png` (the same bytes), in the order given.
+
+    Drawing dominates the cost of a report (text layout and rasterising in matplotlib, which holds the
+    interpreter lock), so the figures are drawn in up to ``workers`` processes (default: the CPU count, at most
+    one per figure), largest first. Processes are forked, which is only safe in a process with a single thread:
+    in a threaded caller (a web server, a test runner's worker), on a platform without ``fork``, or with
+    ``workers=1``, the figures are drawn here one after another.
+    """
+    figs = list(figs)
+    n_cpu = multiprocessing.cpu_count()
+    workers = min(n_cpu if workers is None else int(workers), len(figs))
+    drawn = [i for i, f in enumerate(figs) if not isinstance(f, (bytes, bytearray))]
+    if (workers < 2 or len(drawn) < 2 or threading.active_count() != 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return [figure_png(f, dpi=dpi) for f in figs]
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+
+    def size(i):
+        w, h = figs[i].get_size_inches()
+        return w * h * max(len(figs[i].axes), 1)
+
+    order = sorted(drawn, key=size, reverse=True)
+    out: list = [None] * len(figs)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as ex:
+        futures = {i: ex.submit(figure_png, figs[i], dpi) for i in order}
+        for i, f in enumerate(figs):
+            out[i] = futures[i].result() if i in futures else figure_png(f, dpi=dpi)
+    return out
 
 
 def _esc(value) -> str:

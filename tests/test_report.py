@@ -320,3 +320,45 @@ def test_tables_fit_at_1280px_in_a_headless_browser(demo):
             assert widths and all(w <= box + 1 for w, box in widths), widths
         finally:
             browser.close()
+
+
+def test_figure_pngs_draws_in_processes_the_same_bytes_as_one_by_one():
+    """figure_pngs forks drawing processes only in a single-threaded caller; either way each PNG is the one
+    figure_png draws, in the order given (bytes passed through). Run in a fresh interpreter, which has one
+    thread (a test runner's worker may have more, and then draws serially: checked here too)."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = r'''
+import threading, matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from pharmsim import report
+figs = []
+for k in range(4):
+    fig, ax = plt.subplots(figsize=(3 + k, 2), layout="constrained")
+    ax.plot([0, 1, 2], [k, 1, 0]); ax.set_title(f"figure {k}")
+    figs.append(fig)
+figs.insert(2, report.figure_png(figs[0]))
+assert threading.active_count() == 1
+import concurrent.futures as cf
+calls = []
+orig = cf.ProcessPoolExecutor.submit
+def spy(self, *a, **k):
+    calls.append(a[0].__name__)
+    return orig(self, *a, **k)
+cf.ProcessPoolExecutor.submit = spy
+par = report.figure_pngs(figs, dpi=60, workers=2)
+cf.ProcessPoolExecutor.submit = orig
+one = [report.figure_png(f, dpi=60) for f in figs]
+assert calls == ["figure_png"] * 4, calls
+assert par == one and par[2] == figs[2]
+assert report.figure_pngs(figs, dpi=60, workers=1) == one
+t = threading.Thread(target=lambda: __import__("time").sleep(2)); t.start()
+calls.clear(); cf.ProcessPoolExecutor.submit = spy
+assert report.figure_pngs(figs, dpi=60, workers=2) == one and calls == []
+t.join()
+print("ok")
+'''
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
