@@ -88,7 +88,6 @@ from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from .receptor import hill_occupancy, operational_response
 from .validate import PharmsimError, require_choice, suggest
@@ -425,6 +424,8 @@ def _solve(obj: _Objective, z: np.ndarray, free: np.ndarray, lo: np.ndarray, hi:
         return obj(zz)
 
     x0 = np.clip(z[idx], lo[idx], hi[idx])
+    from scipy import optimize  # noqa: PLC0415  (imported when a fit runs: scipy.optimize costs ~0.5 s)
+
     res = optimize.least_squares(fun, x0, jac=jac, bounds=(lo[idx], hi[idx]), method="trf", x_scale="jac",
                                  ftol=tol, xtol=tol, gtol=tol, max_nfev=max_nfev)
     base[idx] = res.x
@@ -613,6 +614,8 @@ def _standard_checks(sol: _Solution, res) -> None:
 
 
 def _t_quantile(sol: _Solution, level: float) -> float:
+    from scipy import stats  # noqa: PLC0415  (scipy.stats costs ~0.8 s to import)
+
     q = 0.5 + level / 2
     return float(stats.norm.ppf(q) if sol.prob.sigma_known else stats.t.ppf(q, sol.n - sol.p))
 
@@ -634,6 +637,8 @@ def _wald(sol: _Solution, level: float):
 
 
 def _threshold(sol: _Solution, level: float) -> float:
+    from scipy import stats  # noqa: PLC0415  (scipy.stats costs ~0.8 s to import)
+
     if sol.prob.sigma_known:
         return sol.rss + float(stats.chi2.ppf(level, 1))
     dof = sol.n - sol.p
@@ -678,6 +683,8 @@ def _profile_all(sol: _Solution, level: float):
 
 def _profile_one(sol: _Solution, j: int, thr: float, q: float):
     """Both ends of the profile interval of internal parameter j: ((end, status), (end, status), lowest RSS)."""
+    from scipy import optimize  # noqa: PLC0415  (see _solve)
+
     obj, z_hat, lo, hi = sol.obj, sol.z, sol.lo, sol.hi
     others = sol.free.copy()
     others[j] = False
