@@ -273,3 +273,40 @@ def test_the_basis_column_is_optional_and_checked(tmp_path):
     with pytest.raises(ps.PharmsimError, match=r"binding.csv row 2: basis must be one of 'in vitro', 'unbound', "
                                                r"'total plasma', '-'; got 'plasma'"):
         load_library(bad)
+
+
+def test_an_alkaloid_binds_at_a_receptor_by_data_rows_alone(tmp_path):
+    """Speciociliatine ships with human PK rows only (no primary MOR value was readable here). Three rows added to
+    a copy of data/ (an effect-site half-life, a Ki and a tau: MADE-UP test values, not published ones) are all it
+    takes for the model to bind it at MOR and the engine to simulate its occupancy: no Python changes."""
+    import shutil  # noqa: PLC0415
+
+    from pharmsim.library import data_dir  # noqa: PLC0415
+
+    folder = tmp_path / "data"
+    shutil.copytree(data_dir(), folder)
+    shipped = ps.load_library()
+    d0 = ps.Product("tea", 2.0).doses([0.0], library=shipped)
+    shipped_pairs = {(lg.name, lg.receptor) for lg in ps.build_model(d0, library=shipped).ligands}
+    assert ("speciociliatine", "MOR") not in shipped_pairs
+    tail = 'human,test row,pharmsim test,-,assumption,1,"A made-up value (pharmsim test): not published."'
+    rows = {"pk.csv": f"speciociliatine,PK,-,t_half_ke0,1,h,{tail}\n",
+            "binding.csv": f"speciociliatine,MOR,-,Ki,100,nM,{tail},in vitro\n",
+            "function.csv": f"speciociliatine,MOR,G protein,tau,0.2,-,{tail},-\n"}
+    for name, row in rows.items():
+        with open(folder / name, "a", encoding="utf-8") as f:
+            f.write(row)
+    lib = ps.load_library(folder)
+    d = ps.Product("tea", 2.0).doses([0.0], library=lib)
+    m = ps.build_model(d, library=lib)
+    lig = next(lg for lg in m.ligands if lg.name == "speciociliatine" and lg.receptor == "MOR")
+    assert lig.K_nM == pytest.approx(100.0) and lig.efficacy == pytest.approx(0.2)
+    t = np.linspace(0.0, 24.0, 49)
+    r = ps.simulate(m, d, t)
+    occ = r.get("occupancy", "speciociliatine", "MOR")[0]
+    assert occ[0] == 0.0 and occ.max() > 0.1
+    # its share of MOR lowers the others' there (competition), and the PK is the shipped one
+    base = ps.simulate(ps.build_model(d0, library=shipped), d0, t)
+    assert np.all(r.get("occupancy", "MG", "MOR")[0][1:] < base.get("occupancy", "MG", "MOR")[0][1:])
+    np.testing.assert_allclose(r.get("plasma_conc", "speciociliatine"), base.get("plasma_conc", "speciociliatine"),
+                               rtol=1e-9)
