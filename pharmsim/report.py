@@ -23,6 +23,7 @@ import html
 import io
 import multiprocessing
 import re
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -122,15 +123,16 @@ def figure_pngs(figs: Sequence, dpi: int = 110, *, workers: int | None = None) -
 
     Drawing dominates the cost of a report (text layout and rasterising in matplotlib, which holds the
     interpreter lock), so the figures are drawn in up to ``workers`` processes (default: the CPU count, at most
-    one per figure), largest first. Processes are forked, which is only safe in a process with a single thread:
-    in a threaded caller (a web server, a test runner's worker), on a platform without ``fork``, or with
-    ``workers=1``, the figures are drawn here one after another.
+    one per figure), largest first. Processes are forked, which is only safe in a process with a single thread
+    (and, among the platforms pharmsim runs on, only done on Linux: macOS frameworks may not survive a fork): in a
+    threaded caller (a web server, a test runner's worker), elsewhere than Linux, or with ``workers=1``, the
+    figures are drawn here one after another.
     """
     figs = list(figs)
     n_cpu = multiprocessing.cpu_count()
     workers = min(n_cpu if workers is None else int(workers), len(figs))
     drawn = [i for i, f in enumerate(figs) if not isinstance(f, (bytes, bytearray))]
-    if (workers < 2 or len(drawn) < 2 or threading.active_count() != 1
+    if (workers < 2 or len(drawn) < 2 or threading.active_count() != 1 or not sys.platform.startswith("linux")
             or "fork" not in multiprocessing.get_all_start_methods()):
         return [figure_png(f, dpi=dpi) for f in figs]
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
