@@ -14,7 +14,6 @@ user calls it: building the model and ``pharmsim.simulate`` (mesh adaptation inc
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import resource
 import sys
@@ -101,8 +100,8 @@ def main(argv=None):
     ap.add_argument("--accuracy-subjects", type=int, default=20,
                     help="first subjects compared with the tight reference (LSODA 1e-8/1e-12)")
     ap.add_argument("--repeats", type=int, default=3, help="pharmsim timing: best of this many runs")
-    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                    help="threads pharmsim splits the population over (default: 2, or 1 on a 1-core machine); "
+    ap.add_argument("--workers", type=int, default=1,
+                    help="threads pharmsim splits the population over (default 1, simulate's default); with more, "
                          "the 1-thread time is measured and printed as well")
     args = ap.parse_args(argv)
 
