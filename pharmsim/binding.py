@@ -266,7 +266,7 @@ class _RadauShared(_Radau):
             P = np.linalg.inv(np.eye(_S) + h * self.koff[..., None, None] * RADAU_A)   # (L, G, 3, 3)
             Q = h * (P @ RADAU_A) * self.kon[..., None, None]                        # (L, G, 3, 3)
             w = P.sum(axis=-1)                                                        # (L, G, 3)
-            Qm = [np.ascontiguousarray(Q[:, :, :, j].transpose(2, 1, 0).reshape(_S * Gn, L)) for j in range(_S)]
+            Qm = np.stack([Q[:, :, :, j].transpose(2, 1, 0).reshape(_S * Gn, L) for j in range(_S)])  # (3, 3G, L)
             W = np.ascontiguousarray(w.transpose(1, 2, 0))                            # (G, 3, L)
             Qlast = np.stack([Q[:, :, 2, j].T[:, :, None] for j in range(_S)])   # (3, G, L, 1)
             w_last = np.ascontiguousarray(w[:, :, 2].T[:, :, None])                       # (G, L, 1)
@@ -285,16 +285,15 @@ class _RadauShared(_Radau):
                           np.empty((_S, Gn, N)))
         return self._work
 
-    def step(self, B: np.ndarray, ce: list, h: float) -> np.ndarray:
-        """``B`` (G, L, N); ``ce`` three (L, N) arrays. The same arithmetic as :meth:`_Radau.step`, in place, with
-        the symmetric parts of the elimination done as one operation on stacked arrays."""
+    def step(self, B: np.ndarray, ce: np.ndarray, h: float) -> np.ndarray:
+        """``B`` (G, L, N); ``ce`` (3, L, N), the stage concentrations. The same arithmetic as :meth:`_Radau.step`,
+        in place, with the symmetric parts of the elimination done as one operation on stacked arrays."""
         Qm, W, Qlast, w_last = self.constants(h)
         Gn, L, N = B.shape
         Kb, v, lv, prod, g, tv, v12, t, terms, u = self._scratch(Gn, L, N)
         np.matmul(W, B, out=v)
         np.subtract(1.0, v, out=v)                                     # v = 1 - r, (G, 3, N)
-        for j in range(_S):
-            np.matmul(Qm[j], ce[j], out=Kb[j])
+        np.matmul(Qm, ce, out=Kb)
         G = Kb.reshape(_S, _S, Gn, N)                                  # G[j, i] = K_ij, (G, N)
         Kb.reshape(_S * _S, Gn, N)[::_S + 1] += 1.0                   # + I: the diagonal, (0,0) (1,1) (2,2)
         K00 = G[0, 0]
@@ -325,8 +324,7 @@ class _RadauShared(_Radau):
         np.subtract(u0, w0, out=u0)
         np.divide(u0, K00, out=u0)
         # new B = w_last B + sum_j Qlast_j ce_j u_j, the three terms stacked
-        for j in range(_S):
-            np.multiply(ce[j][None], u[j][:, None, :], out=terms[j])
+        np.multiply(ce[:, None], u[:, :, None, :], out=terms)
         terms *= Qlast
         out = np.multiply(w_last, B)
         out += terms[0]
@@ -362,7 +360,7 @@ def _initial(b0, N, L):
 
 
 def iter_kinetic_occupancy(nodes_h, ce_stream: Iterable, kon_per_nM_per_h, koff_per_h,
-                           b0=None) -> Iterator[tuple[float, np.ndarray]]:
+                           b0=None, *, by_step: bool = False) -> Iterator[tuple[float, np.ndarray]]:
     """Streaming kinetic binding; yields ``(t, B)`` at every node, ``B`` of shape (L, *batch).
 
     Parameters
@@ -377,6 +375,10 @@ def iter_kinetic_occupancy(nodes_h, ce_stream: Iterable, kon_per_nM_per_h, koff_
         Association (1/(nM*h)) and dissociation (1/h) rate constants, >= 0. Population LAST here.
     b0 : (L,) or (L, *batch) array, optional
         Occupancies at ``nodes_h[0]`` (default 0).
+    by_step : bool
+        The stream gives, after the first array, one (3, L, *batch) array per step: the concentrations at the
+        step's three stage times (the same numbers, grouped; a producer that has them together saves the
+        splitting and regrouping).
 
     Yields
     ------
@@ -396,6 +398,12 @@ def iter_kinetic_occupancy(nodes_h, ce_stream: Iterable, kon_per_nM_per_h, koff_
         raise PharmsimError("nodes_h must be strictly increasing")
     it = iter(ce_stream)
     first = np.asarray(next(it), dtype=float)
+    if by_step:
+        def stages():
+            return np.asarray(next(it), dtype=float)
+    else:
+        def stages():
+            return np.stack([np.asarray(next(it), dtype=float) for _ in range(_S)])
     shape = np.broadcast_shapes(kon.shape, koff.shape, first.shape)
     kon_b = np.broadcast_to(kon.reshape(kon.shape + (1,) * (len(shape) - kon.ndim)), shape)
     koff_b = np.broadcast_to(koff.reshape(koff.shape + (1,) * (len(shape) - koff.ndim)), shape)
@@ -411,17 +419,14 @@ def iter_kinetic_occupancy(nodes_h, ce_stream: Iterable, kon_per_nM_per_h, koff_
         rad = _RadauShared(np.ascontiguousarray(kon_b[..., 0].reshape(shape[0], n_grp)),
                            np.ascontiguousarray(koff_b[..., 0].reshape(shape[0], n_grp)))
         Bg = np.ascontiguousarray(B.reshape(shape[0], n_grp, shape[-1]).transpose(1, 0, 2))     # (G, L, N)
-        flat = (shape[0], shape[-1])
+        flat = (_S, shape[0], shape[-1])
         for n in range(h.size):
-            ce = [np.asarray(next(it), dtype=float).reshape(flat), np.asarray(next(it), dtype=float).reshape(flat),
-                  np.asarray(next(it), dtype=float).reshape(flat)]
-            Bg = rad.step(Bg, ce, float(h[n]))
+            Bg = rad.step(Bg, stages().reshape(flat), float(h[n]))
             yield float(nodes[n + 1]), Bg.transpose(1, 0, 2).reshape(shape)
         return
     rad = _Radau(np.ascontiguousarray(kon_b), np.ascontiguousarray(koff_b))
     for n in range(h.size):
-        ce = [np.asarray(next(it), dtype=float) for _ in range(_S)]
-        B = rad.step(B, ce, float(h[n]))
+        B = rad.step(B, stages(), float(h[n]))
         yield float(nodes[n + 1]), B
 
 
@@ -608,10 +613,11 @@ def adapt_nodes(t_h, ce_fn: Callable[[np.ndarray], np.ndarray], kon_per_nM_per_h
         if start == "integrate":
             ce = np.maximum(np.asarray(inner(stage_times(nodes)), dtype=float), 0.0)     # (n, T3, L)
             n_s = ce.shape[0]
-            stream = iter(np.ascontiguousarray(ce.transpose(1, 2, 0))[:, :, None, :])    # (T3, L, 1, n)
+            ce_t = np.ascontiguousarray(ce.transpose(1, 2, 0))[:, :, None, :]             # (T3, L, 1, n)
+            stream = [ce_t[0]] + [ce_t[3 * k + 1:3 * k + 4] for k in range(nodes.size - 1)]  # by step: views
             out = np.empty((nodes.size, groups, n_s, ce.shape[-1]))
             for k, (_, Bk) in enumerate(iter_kinetic_occupancy(nodes, stream, kon_g.T[:, :, None],
-                                                               koff_g.T[:, :, None])):   # Bk (L, G, n)
+                                                               koff_g.T[:, :, None], by_step=True)):  # (L, G, n)
                 out[k] = Bk.transpose(1, 2, 0)
             B = np.ascontiguousarray(out.transpose(1, 2, 0, 3).reshape(groups * n_s, nodes.size, ce.shape[-1]))
             start = "done"

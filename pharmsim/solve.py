@@ -1195,15 +1195,18 @@ def _run_chunk(work: _Work, idx: np.ndarray, lag_row, state, *, pk: PKModel | No
     kon, koff = _kinetic_rates(model, plan, lig_u)
     pending: list = []
 
-    def ce_stream():
+    def ce_stream():            # the first node's concentrations, then each step's three stages together
         for inside, x in steps:
-            if inside is not None:
-                yield np.maximum(inside[0], 0.0)[:, None, :]                   # (L_u, 1, n)
-                yield np.maximum(inside[1], 0.0)[:, None, :]
             pending.append(x)
-            yield np.maximum(x[lu_rows], 0.0)[:, None, :]
+            if inside is None:
+                yield np.maximum(x[lu_rows], 0.0)[:, None, :]                  # (L_u, 1, n)
+                continue
+            ce3 = np.empty((_binding.RADAU_C.size, len(lig_u), n))
+            np.maximum(inside, 0.0, out=ce3[:-1])
+            np.maximum(x[lu_rows], 0.0, out=ce3[-1])
+            yield ce3[:, :, None, :]                                           # (3, L_u, 1, n)
 
-    binder = _binding.iter_kinetic_occupancy(nodes, ce_stream(), kon[:, :, None], koff[:, :, None])
+    binder = _binding.iter_kinetic_occupancy(nodes, ce_stream(), kon[:, :, None], koff[:, :, None], by_step=True)
     for k, (_, B) in enumerate(binder):                                        # B: (L_u, R_k, n)
         x = pending.pop(0)
         writer.inv_V = inv_V[node_period[k]]

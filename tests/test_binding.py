@@ -172,6 +172,18 @@ def test_population_paths_agree():
     stream = (c[:, None, :] for c in np.moveaxis(ce, 0, -1))                  # (L, 1, N) each
     out = np.stack([B for _, B in iter_kinetic_occupancy(nodes, stream, kon2, koff2)])   # (T, L, R, N)
     np.testing.assert_allclose(out[:, :, 0].transpose(2, 0, 1), per_subject, rtol=1e-12, atol=1e-15)
+    # the same stream grouped by step (the first node, then each step's three stages together): the same numbers
+    c = np.moveaxis(ce, 0, -1)[:, :, None, :]                                 # (T3, L, 1, N)
+    grouped = [c[0]] + [c[3 * k + 1:3 * k + 4] for k in range(nodes.size - 1)]
+    out_g = np.stack([B for _, B in iter_kinetic_occupancy(nodes, grouped, kon2, koff2, by_step=True)])
+    np.testing.assert_array_equal(out_g, out)
+    # and for per-subject rates (the general path)
+    kon_n, koff_n = np.tile(kon, (N, 1)).T, np.tile(koff, (N, 1)).T           # (L, N)
+    one = np.stack([B for _, B in iter_kinetic_occupancy(nodes, iter(np.moveaxis(ce, 0, -1)), kon_n, koff_n)])
+    grouped_n = [c[0, :, 0]] + [c[3 * k + 1:3 * k + 4, :, 0] for k in range(nodes.size - 1)]
+    two = np.stack([B for _, B in iter_kinetic_occupancy(nodes, grouped_n, kon_n, koff_n, by_step=True)])
+    np.testing.assert_array_equal(two, one)
+    np.testing.assert_allclose(one.transpose(2, 0, 1), per_subject, rtol=1e-12, atol=1e-15)
 
 
 def test_initial_occupancy_washout():
