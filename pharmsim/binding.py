@@ -515,16 +515,19 @@ def _local_errors(a, b, B0, ce_fn, rad: _Radau, atol, rtol):
     err = np.zeros(a.size)
     h = b - a
     keys = step_key(h)
-    for hk in np.unique(keys):
-        idx = np.nonzero(keys == hk)[0]
+    groups = [(np.nonzero(keys == hk)[0]) for hk in np.unique(keys)]
+    # the concentrations of every estimate (each step length: one step and two half steps) from one evaluation
+    # at the union of their stage times
+    points = [np.concatenate([_stage_points(a[idx], float(h[idx[0]]), 1),
+                              _stage_points(a[idx], float(h[idx[0]]) / 2, 2)]) for idx in groups]
+    times = np.unique(np.concatenate(points))
+    ce_all = np.asarray(ce_fn(times), dtype=float)
+
+    def ce_at(t):
+        return ce_all[:, np.searchsorted(times, t)]
+
+    for idx in groups:
         hh = float(h[idx[0]])
-        # the concentrations of both estimates from one evaluation at the union of their stage times
-        times = np.unique(np.concatenate([_stage_points(a[idx], hh, 1), _stage_points(a[idx], hh / 2, 2)]))
-        ce_all = np.asarray(ce_fn(times), dtype=float)
-
-        def ce_at(t, times=times, ce_all=ce_all):
-            return ce_all[:, np.searchsorted(times, t)]
-
         one = _steps_from(B0[:, idx], a[idx], hh, ce_at, rad, 1)[-1]
         two = _steps_from(B0[:, idx], a[idx], hh / 2, ce_at, rad, 2)[-1]
         err[idx] = (np.abs(one - two) / (atol + rtol * np.abs(two))).max(axis=(0, 2))
