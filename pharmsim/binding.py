@@ -30,6 +30,7 @@ Not for: receptor responses (operational model: :mod:`pharmsim.receptor`), PK, o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -252,6 +253,16 @@ class _Radau:
         return out
 
 
+@functools.cache
+def _compiled_step():
+    """The compiled shared-rate step, or None without numba (the ``fast`` extra)."""
+    try:
+        from ._kernels import radau_shared_step  # noqa: PLC0415  (numba is optional and costs ~0.4 s to import)
+    except ImportError:
+        return None
+    return radau_shared_step
+
+
 class _RadauShared(_Radau):
     """The same step when the rate constants are shared by all subjects (they differ only between the
     leading batch groups, e.g. receptors): the sums over ligands become small dense matrix products
@@ -285,10 +296,22 @@ class _RadauShared(_Radau):
                           np.empty((_S, Gn, N)))
         return self._work
 
+    def __init__(self, kon: np.ndarray, koff: np.ndarray, compiled: bool | None = None):
+        super().__init__(kon, koff)
+        #: the numba kernel (:func:`pharmsim._kernels.radau_shared_step`) when the ``fast`` extra is installed and
+        #: ``compiled`` is not False; else None (numpy)
+        self.kernel = None if compiled is False else _compiled_step()
+        if compiled and self.kernel is None:
+            raise PharmsimError("compiled=True needs numba (pip install pharmsim[fast])")
+
     def step(self, B: np.ndarray, ce: np.ndarray, h: float) -> np.ndarray:
-        """``B`` (G, L, N); ``ce`` (3, L, N), the stage concentrations. The same arithmetic as :meth:`_Radau.step`,
-        in place, with the symmetric parts of the elimination done as one operation on stacked arrays."""
+        """``B`` (G, L, N); ``ce`` (3, L, N), the stage concentrations. The same arithmetic as :meth:`_Radau.step`:
+        compiled (:func:`pharmsim._kernels.radau_shared_step`) when numba is installed, else in numpy, in place,
+        with the symmetric parts of the elimination done as one operation on stacked arrays."""
         Qm, W, Qlast, w_last = self.constants(h)
+        if self.kernel is not None:
+            B = np.ascontiguousarray(B, dtype=float)
+            return self.kernel(B, np.ascontiguousarray(ce, dtype=float), Qm, W, Qlast, w_last, np.empty_like(B))
         Gn, L, N = B.shape
         Kb, v, lv, prod, g, tv, v12, t, terms, u = self._scratch(Gn, L, N)
         np.matmul(W, B, out=v)
