@@ -82,6 +82,9 @@ OUTPUT_QUANTITIES = {
 _TOLERANCE_QUANTITIES = ("response_naive", "desensitised", "counter_adaptation", "net_signal", "withdrawal")
 PATHS = ("exact-at-outputs", "streaming", "ode")
 _RADAU_INNER = _binding.RADAU_C[:-1]
+#: Fewest subjects per thread for which ``simulate(..., workers=k)`` splits a one-chunk population (W1 on 2 cores:
+#: two threads were slower than one at 100 and 1,000 subjects, even at 10,000; ``benchmarks/w1_bench.py``)
+MIN_SUBJECTS_PER_THREAD = 1000
 
 #: Default limits, refused beyond with the knob to turn (each overridable per call).
 MAX_OUTPUT_MB = 2048.0
@@ -686,7 +689,9 @@ def simulate(model: Model, doses: Doses, t_h, *, population=None, outputs=None, 
     chunk_size : int, optional
         Subjects solved together (bounds working memory; default all, at most 20,000).
     workers : int
-        Threads over chunks (default 1). Results do not depend on it beyond round-off (about 1e-13).
+        Threads over chunks (default 1). Results do not depend on it beyond round-off (about 1e-13). A population
+        that fits in one chunk is split over the threads only with at least ``MIN_SUBJECTS_PER_THREAD`` subjects
+        each (smaller shares cost more in thread overhead than they save).
     progress : callable, optional
         Called with the number of subjects finished after each chunk.
     max_output_mb, max_nodes : float, int
@@ -759,7 +764,7 @@ def _simulate_plain(model, doses, t_h, *, population, outputs, rtol, atol, chunk
         if opts["auto_chunk"] and work.path == "streaming":
             chunk = _chunk_for_memory(work, members, lag_row, state, workers, opts["chunk"])
         blocks = [members[i:i + chunk] for i in range(0, members.size, chunk)]
-        if workers > 1 and len(blocks) < workers and members.size >= 2 * workers:
+        if workers > 1 and len(blocks) < workers and members.size >= MIN_SUBJECTS_PER_THREAD * workers:
             blocks = [b for b in np.array_split(members, workers) if b.size]
         if workers > 1 and len(blocks) > 1:
             with ThreadPoolExecutor(workers) as ex:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import pharmsim as ps
+from pharmsim import solve
 from pharmsim.solve import check_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,8 +103,11 @@ def test_results_do_not_depend_on_chunks_or_threads(lib, binding, tolerance):
     pop = ps.Population(7, omega={"MG.CL_L_per_h": 0.3, "morphine.CL_L_per_h": 0.3}, rng=3)
     t = np.arange(0.0, 30.01, 0.5)
     one = ps.simulate(m, d, t, population=pop)
-    for kw in ({"chunk_size": 2}, {"chunk_size": 3, "workers": 2}, {"workers": 2}):
-        other = ps.simulate(m, d, t, population=pop, **kw)
+    for kw in ({"chunk_size": 2}, {"chunk_size": 3, "workers": 2}, {"workers": 2}, {"workers": 2, "split": 3}):
+        kw = dict(kw)
+        with pytest.MonkeyPatch.context() as mp:      # a one-chunk population split over threads (7 >= 3 x 2)
+            mp.setattr(solve, "MIN_SUBJECTS_PER_THREAD", kw.pop("split", solve.MIN_SUBJECTS_PER_THREAD))
+            other = ps.simulate(m, d, t, population=pop, **kw)
         for a, b in zip(one.series, other.series, strict=True):
             np.testing.assert_allclose(b.values, a.values, rtol=1e-12, atol=1e-14, err_msg=f"{kw} {a.quantity}")
 
