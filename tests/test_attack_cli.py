@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import default_signals
 
 from pharmsim import cli, output
 
@@ -62,7 +63,7 @@ def start(work: Path, phase: str, *args: str, seconds: float = 60.0) -> tuple[su
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     proc = subprocess.Popen([sys.executable, str(PAUSED), phase, str(seconds), "--", "run", "s.toml", "--out", "out",
                              "--quiet", *args], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True)
+                            env=env, start_new_session=True, preexec_fn=default_signals)
     deadline = time.monotonic() + 120
     line = ""
     while time.monotonic() < deadline:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import default_signals
 
 from pharmsim import output
 from pharmsim.output import (
@@ -242,7 +243,7 @@ def test_a_sibling_of_cwd_is_fine(in_work):
 
 def start_holder(out: Path, *extra: str) -> tuple[subprocess.Popen, Path]:
     proc = subprocess.Popen([sys.executable, str(HOLD_OPEN), str(out), *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
     line = proc.stdout.readline().strip()
     assert line, proc.stderr.read()
     return proc, Path(line)
@@ -278,7 +279,7 @@ def test_an_ignored_sighup_stays_ignored(tmp_path):
 
 @POSIX
 @MAIN_THREAD
-def test_handlers_are_installed_only_during_the_block_and_restored(tmp_path):
+def test_handlers_are_installed_only_during_the_block_and_restored(tmp_path, default_signal_handlers):
     before = {s: signal.getsignal(s) for s in output._SIGNALS}
     with atomic_output_dir(tmp_path / "out"):
         assert all(signal.getsignal(s) != before[s] for s in output._SIGNALS)
