@@ -8,7 +8,8 @@ Why numba: the shared-rate Radau IIA step of the kinetic binding (:class:`pharms
 thirty small array operations per step; for a population of 100 each costs more in interpreter overhead than in
 arithmetic, and the step runs about 1,500 times per simulation. One compiled loop over (receptor, subject) does the
 same work without temporaries (and releases the GIL, so ``simulate(..., workers=2)`` threads run it in parallel).
-The compiled code is cached beside this file (numba ``cache=True``), so only the first run on a machine compiles.
+The compiled code is cached beside this file (numba ``cache=True``), so only the first import on a machine compiles
+(about 1 s); later imports load it (numba's own import is the larger cost, about 1 s on a 2-core VM).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ import numpy as np
 __all__ = ["radau_shared_step"]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=False)
+_C3 = numba.float64[:, :, ::1]
+_C4 = numba.float64[:, :, :, ::1]
+
+
+# one signature (C-contiguous float64 arrays), compiled once and cached: callers pass contiguous writable arrays
+@numba.njit(_C3(_C3, _C3, _C3, _C3, _C4, _C3, _C3), cache=True, nogil=True, fastmath=False)
 def radau_shared_step(B, ce, Qm, W, Qlast, w_last, out):  # pragma: no cover - compiled; tested through binding
     """One shared-rate Radau IIA step, :meth:`pharmsim.binding._RadauShared.step` as one loop.
 

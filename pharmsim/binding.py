@@ -257,7 +257,7 @@ class _Radau:
 def _compiled_step():
     """The compiled shared-rate step, or None without numba (the ``fast`` extra)."""
     try:
-        from ._kernels import radau_shared_step  # noqa: PLC0415  (numba is optional and costs ~0.4 s to import)
+        from ._kernels import radau_shared_step  # noqa: PLC0415  (numba is optional and costs ~1 s to import)
     except ImportError:
         return None
     return radau_shared_step
@@ -268,6 +268,14 @@ class _RadauShared(_Radau):
     leading batch groups, e.g. receptors): the sums over ligands become small dense matrix products
     (BLAS), which halves the work per step. State layout (G, L, N): groups, ligands, subjects."""
 
+    def __init__(self, kon: np.ndarray, koff: np.ndarray, compiled: bool | None = None):
+        super().__init__(kon, koff)
+        #: the numba kernel (:func:`pharmsim._kernels.radau_shared_step`) when the ``fast`` extra is installed and
+        #: ``compiled`` is not False; else None (numpy)
+        self.kernel = None if compiled is False else _compiled_step()
+        if compiled and self.kernel is None:
+            raise PharmsimError("compiled=True needs numba (pip install pharmsim[fast])")
+
     def constants(self, h: float):
         if h == getattr(self, "_last_h", None):      # most steps repeat the step before: skip the key
             return self._last
@@ -277,10 +285,14 @@ class _RadauShared(_Radau):
             P = np.linalg.inv(np.eye(_S) + h * self.koff[..., None, None] * RADAU_A)   # (L, G, 3, 3)
             Q = h * (P @ RADAU_A) * self.kon[..., None, None]                        # (L, G, 3, 3)
             w = P.sum(axis=-1)                                                        # (L, G, 3)
-            Qm = np.stack([Q[:, :, :, j].transpose(2, 1, 0).reshape(_S * Gn, L) for j in range(_S)])  # (3, 3G, L)
+            Qm = np.ascontiguousarray(np.stack([Q[:, :, :, j].transpose(2, 1, 0).reshape(_S * Gn, L)
+                                                for j in range(_S)]))                 # (3, 3G, L)
             W = np.ascontiguousarray(w.transpose(1, 2, 0))                            # (G, 3, L)
-            Qlast = np.stack([Q[:, :, 2, j].T[:, :, None] for j in range(_S)])   # (3, G, L, 1)
-            w_last = np.ascontiguousarray(w[:, :, 2].T[:, :, None])                       # (G, L, 1)
+            Qlast = np.empty((_S, Gn, L, 1))                                          # (3, G, L, 1)
+            for j in range(_S):
+                Qlast[j, :, :, 0] = Q[:, :, 2, j].T
+            w_last = np.empty((Gn, L, 1))                                             # (G, L, 1)
+            w_last[:, :, 0] = w[:, :, 2].T
             self._cache[key] = (Qm, W, Qlast, w_last)
         self._last_h, self._last = h, self._cache[key]
         return self._last
@@ -296,22 +308,14 @@ class _RadauShared(_Radau):
                           np.empty((_S, Gn, N)))
         return self._work
 
-    def __init__(self, kon: np.ndarray, koff: np.ndarray, compiled: bool | None = None):
-        super().__init__(kon, koff)
-        #: the numba kernel (:func:`pharmsim._kernels.radau_shared_step`) when the ``fast`` extra is installed and
-        #: ``compiled`` is not False; else None (numpy)
-        self.kernel = None if compiled is False else _compiled_step()
-        if compiled and self.kernel is None:
-            raise PharmsimError("compiled=True needs numba (pip install pharmsim[fast])")
-
     def step(self, B: np.ndarray, ce: np.ndarray, h: float) -> np.ndarray:
         """``B`` (G, L, N); ``ce`` (3, L, N), the stage concentrations. The same arithmetic as :meth:`_Radau.step`:
         compiled (:func:`pharmsim._kernels.radau_shared_step`) when numba is installed, else in numpy, in place,
         with the symmetric parts of the elimination done as one operation on stacked arrays."""
         Qm, W, Qlast, w_last = self.constants(h)
         if self.kernel is not None:
-            B = np.ascontiguousarray(B, dtype=float)
-            return self.kernel(B, np.ascontiguousarray(ce, dtype=float), Qm, W, Qlast, w_last, np.empty_like(B))
+            B = np.require(B, np.float64, ("C", "W"))
+            return self.kernel(B, np.require(ce, np.float64, ("C", "W")), Qm, W, Qlast, w_last, np.empty_like(B))
         Gn, L, N = B.shape
         Kb, v, lv, prod, g, tv, v12, t, terms, u = self._scratch(Gn, L, N)
         np.matmul(W, B, out=v)
