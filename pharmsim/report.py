@@ -135,7 +135,9 @@ def figure_pngs(figs: Sequence, dpi: int = 110, *, workers: int | None = None) -
     if (workers < 2 or len(drawn) < 2 or threading.active_count() != 1 or not sys.platform.startswith("linux")
             or "fork" not in multiprocessing.get_all_start_methods()):
         return [figure_png(f, dpi=dpi) for f in figs]
+    import pickle  # noqa: PLC0415
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
     def size(i):
         w, h = figs[i].get_size_inches()
@@ -146,7 +148,15 @@ def figure_pngs(figs: Sequence, dpi: int = 110, *, workers: int | None = None) -
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as ex:
         futures = {i: ex.submit(figure_png, figs[i], dpi) for i in order}
         for i, f in enumerate(figs):
-            out[i] = futures[i].result() if i in futures else figure_png(f, dpi=dpi)
+            if i not in futures:
+                out[i] = figure_png(f, dpi=dpi)
+                continue
+            try:
+                out[i] = futures[i].result()
+            except (pickle.PicklingError, AttributeError, TypeError, BrokenProcessPool):
+                # a figure that cannot be sent to a process (an unpicklable artist), or a pool that broke: drawn
+                # here instead, where any genuine error of figure_png is raised as it would be one by one
+                out[i] = figure_png(f, dpi=dpi)
     return out
 
 

@@ -354,6 +354,8 @@ one = [report.figure_png(f, dpi=60) for f in figs]
 assert calls == ["figure_png"] * 4, calls
 assert par == one and par[2] == figs[2]
 assert report.figure_pngs(figs, dpi=60, workers=1) == one
+figs[1].unpicklable = lambda: None          # cannot be sent to a process: drawn here, the same bytes
+assert report.figure_pngs(figs, dpi=60, workers=2) == one
 t = threading.Thread(target=lambda: __import__("time").sleep(2)); t.start()
 calls.clear(); cf.ProcessPoolExecutor.submit = spy
 assert report.figure_pngs(figs, dpi=60, workers=2) == one and calls == []
